@@ -1,0 +1,109 @@
+"""Dropout. Notebook: 05_dropout.
+
+``alpha`` is the KEEP probability (``0 < alpha <= 1``), as in the lecture:
+PyTorch's ``p`` is the DROP probability, ``p = 1 - alpha``.
+
+Training: every unit of every instance is kept with probability ``alpha`` and
+set to 0 otherwise, with a fresh mask at every call. Test: the network of
+expected unit outputs, ``alpha * y``; "inverted" dropout divides by ``alpha``
+during training instead, so that test time needs no change at all.
+"""
+
+import numpy as np
+
+
+def _check_alpha(alpha):
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha is the KEEP probability and must lie in (0, 1], got {alpha}")
+
+
+def dropout_forward(y, alpha, train=True, rng=None, inverted=True):
+    """Dropout forward pass.
+
+    Args:
+        y: unit outputs, shape (B, D) (any shape works).
+        alpha: keep probability, ``0 < alpha <= 1``.
+        train: training mode (random mask) or test mode (deterministic).
+        rng: ``numpy.random.Generator`` for the mask (a fresh default one when None).
+        inverted: divide by ``alpha`` in training (True) or multiply by ``alpha`` at test (False).
+
+    Returns:
+        A tuple of:
+        - out: shape of ``y``. Training: ``y * mask / alpha`` (inverted) or ``y * mask``.
+          Test: ``y`` (inverted; ``y`` itself, as PyTorch returns its input) or ``alpha * y``.
+        - mask: float64 array of 0.0 and 1.0 with P(1) = alpha, shape of ``y``; None at test time.
+
+    Raises:
+        ValueError: alpha outside (0, 1].
+
+    Trap: ``alpha`` KEEPS units: the mask is ``rng.random(shape) < alpha``, not ``>``.
+    """
+    _check_alpha(alpha)
+    y = np.asarray(y, dtype=float)
+    rng = np.random.default_rng() if rng is None else rng
+    ### BEGIN SOLUTION
+    if train:
+        mask = (rng.random(y.shape) < alpha).astype(float)
+        out = y * mask
+        if inverted:
+            out /= alpha
+    else:
+        mask = None
+        out = y if inverted else alpha * y
+    ### END SOLUTION
+    return out, mask
+
+
+def dropout_backward(dout, mask, alpha, inverted=True):
+    """Dropout backward pass: the gradient flows only through the kept units.
+
+    Args:
+        dout: dLoss/dout, shape of ``y``.
+        mask: the mask returned by :func:`dropout_forward`, or None for the test-mode derivative.
+        alpha: keep probability.
+        inverted: as in the forward pass.
+
+    Returns:
+        dy: ``dout * mask / alpha`` (inverted) or ``dout * mask``; with ``mask=None``,
+        ``dout`` (inverted) or ``alpha * dout``.
+    """
+    _check_alpha(alpha)
+    dout = np.asarray(dout, dtype=float)
+    ### BEGIN SOLUTION
+    if mask is None:
+        dy = dout.copy() if inverted else alpha * dout
+    else:
+        dy = dout * mask
+        if inverted:
+            dy /= alpha
+    ### END SOLUTION
+    return dy
+
+
+class Dropout:
+    """A dropout layer (provided): ``forward(y, train=True)``, ``backward(dout)``; no parameters.
+
+    Args:
+        alpha: keep probability.
+        inverted: inverted dropout (scale in training) or classic (scale at test).
+        rng: ``numpy.random.Generator`` drawing the masks (a fresh default one when None).
+    """
+
+    def __init__(self, alpha=0.5, inverted=True, rng=None):
+        _check_alpha(alpha)
+        self.alpha, self.inverted = alpha, inverted
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.mask = None
+
+    def forward(self, y, train=True):
+        out, self.mask = dropout_forward(y, self.alpha, train, self.rng, self.inverted)
+        return out
+
+    def backward(self, dout):
+        return dropout_backward(dout, self.mask, self.alpha, self.inverted)
+
+    def params(self):
+        return []
+
+    def grads(self):
+        return []

@@ -1,0 +1,118 @@
+"""A minibatch training loop with validation history (provided).
+
+It is built from the package's exercises: the divergence, the optimizer, the
+L2 penalty, gradient clipping and early stopping are the student's own.
+"""
+
+import os
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+from . import divergences, heuristics, regularization
+from .data import batches
+
+
+def autograding():
+    """True while nbgrader executes the notebook (``NBGRADER_EXECUTION`` is set)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def budget(full, short):
+    """``full`` normally, ``short`` while autograding: lets slow demonstrations shorten themselves."""
+    return short if autograding() else full
+
+
+class History(dict):
+    """Per-epoch curves: ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc`` (lists), and ``best_epoch``."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(name) from e
+
+
+def _xy(split):
+    return (split.X, split.d) if hasattr(split, "X") else split
+
+
+def evaluate(model, split, loss=None):
+    """``(loss, accuracy)`` of ``model`` in inference mode on a split (accuracy is None for non-class targets)."""
+    loss_fn = (loss or (divergences.softmax_cross_entropy, None))[0]
+    X, d = _xy(split)
+    z = model.forward(X, train=False)
+    acc = float(np.mean(z.argmax(1) == d.argmax(1))) if d.ndim == 2 and d.shape[1] > 1 else None
+    return float(loss_fn(z, d)), acc
+
+
+def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=None, lam=0.0,
+        clip=None, early_stopping=None, augment=None, rng=None, progress=True, on_epoch=None):
+    """Train ``model`` with minibatch gradient descent.
+
+    Args:
+        model: a :class:`nntricks.nn.Sequential` (any layer-protocol object).
+        train, val: :class:`nntricks.data.Split` objects or ``(X, d)`` tuples.
+        optimizer: built on ``model.params()``.
+        epochs: passes over the training set (a fresh permutation each).
+        batch_size: instances per minibatch.
+        loss: ``(loss_fn, grad_fn)`` of the model's output ``z`` and targets ``d``;
+            default softmax cross-entropy.
+        lam: L2 penalty ``1/2 lam sum ||W||^2`` on the Linear weights (``model.weights()``).
+        clip: ``("norm", max_norm)`` or ``("value", theta)`` gradient clipping.
+        early_stopping: an :class:`nntricks.heuristics.EarlyStopping`, fed the
+            validation loss each epoch; the best epoch's parameters are restored at the end.
+        augment: ``augment(X_batch, rng) -> X_batch`` applied to each training minibatch.
+        rng: ``numpy.random.Generator`` for shuffling and augmentation.
+        progress: show a progress bar.
+        on_epoch: ``on_epoch(epoch, model, history)`` called after each epoch.
+
+    Returns:
+        A :class:`History`.
+    """
+    loss = loss or (divergences.softmax_cross_entropy, divergences.softmax_cross_entropy_grad)
+    rng = np.random.default_rng() if rng is None else rng
+    X, d = _xy(train)
+    history = History(train_loss=[], val_loss=[], train_acc=[], val_acc=[], best_epoch=None)
+    params = model.params()
+    weights = model.weights() if lam else []
+    best_params = None
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stdout, leave=False)
+    for epoch in bar:
+        for idx in batches(len(X), batch_size, rng):
+            xb = X[idx] if augment is None else augment(X[idx], rng)
+            z = model.forward(xb, train=True)
+            model.backward(loss[1](z, d[idx]))
+            grads = model.grads()
+            if lam:
+                extra = {id(W): g for W, g in zip(weights, regularization.l2_penalty_grad(weights, lam))}
+                grads = [g + extra[id(p)] if id(p) in extra else g for p, g in zip(params, grads)]
+            if clip is not None:
+                kind, threshold = clip
+                grads = (heuristics.clip_by_norm(grads, threshold)[0] if kind == "norm"
+                         else heuristics.clip_by_value(grads, threshold))
+            optimizer.step(grads)
+        for name, split in (("train", train), ("val", val)):
+            if split is not None:
+                l, a = evaluate(model, split, loss)
+                history[f"{name}_loss"].append(l)
+                history[f"{name}_acc"].append(a)
+        postfix = {"loss": history["train_loss"][-1]}
+        if val is not None:
+            postfix["val_loss"] = history["val_loss"][-1]
+        bar.set_postfix(postfix)
+        if on_epoch is not None:
+            on_epoch(epoch, model, history)
+        if early_stopping is not None and val is not None:
+            stop = early_stopping.step(history["val_loss"][-1])
+            if early_stopping.best_epoch == epoch:
+                best_params = [p.copy() for p in params]
+            if stop:
+                break
+    if best_params is not None:
+        for p, best in zip(params, best_params):
+            p[...] = best
+        history["best_epoch"] = early_stopping.best_epoch
+    bar.close()
+    return history
