@@ -1,0 +1,36 @@
+# nntricks: `make lab` to work through the course, `make test` to run every test.
+# Both create the virtual environment .venv from requirements.txt on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Single-threaded BLAS: faster for the course's small arrays on a shared machine, and reproducible.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: setup lab test release bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "nntricks needs Python 3.10 or newer: run make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+lab: setup  ## open the student notebooks in JupyterLab
+	cd notebooks && ../$(PY) -m jupyter lab
+
+test: setup  ## every test: the reference, the stubs, the autograder, the notebooks
+	$(PY) -m pytest
+
+release: setup  ## regenerate notebooks/ from reference/ and solutions/
+	$(PY) -m autograder release
+
+bench: setup  ## speed figures (see benchmarks/README.md)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
