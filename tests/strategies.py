@@ -216,6 +216,8 @@ def _assert_same(before, after, where):
         assert before.keys() == after.keys(), f"{where} changed keys"
         for k in before:
             _assert_same(before[k], after[k], f"{where}[{k!r}]")
+    elif isinstance(before, (int, float, complex, str, bool, type(None))):
+        assert before == after or (before != before and after != after), f"{where} changed"
 
 
 def call_unmodified(fn, *args, **kwargs):
