@@ -1,0 +1,80 @@
+"""The notebooks: solutions execute and validate with the reference; student notebooks
+execute with the stubs, failing only with the exercises' NotImplementedError."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder import NOTEBOOKS, ROOT, SOLUTIONS
+from autograder.exercises import NOTEBOOKS as TOPIC_NOTEBOOKS
+
+SOLVED = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.stem for p in SOLVED]
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "PYTHONPATH")}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="agg", **extra)
+    return env
+
+
+def _execute(path, cwd, env, allow_errors=False):
+    nb = nbformat.read(path, as_version=4)
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel inherits the test's environment
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return nb
+
+
+def test_every_topic_has_a_solution_notebook():
+    assert {p.stem for p in SOLVED} >= set(TOPIC_NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=IDS)
+def test_committed_solution_is_executed(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    unexecuted = [c.source.splitlines()[0] for c in code if c.execution_count is None]
+    assert not unexecuted, f"{path.name}: commit the executed solution (cells never run: {unexecuted[:3]})"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: the committed outputs contain errors: {[e.ename for e in errors]}"
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=IDS)
+def test_solution_executes_with_the_reference(path):
+    _execute(path, SOLUTIONS, _env(PYTHONPATH=str(ROOT)))  # raises CellExecutionError on any error
+
+
+@pytest.mark.parametrize("path", SOLVED, ids=IDS)
+def test_solution_passes_nbgrader_validate(path, tmp_path):
+    shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "nntricks").symlink_to(ROOT / "reference" / "nntricks")
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", path.name], cwd=tmp_path,
+                         env=_env(PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "Success! Your notebook passes all the tests." in run.stdout, run.stdout + run.stderr
+
+
+STUDENT = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=[p.stem for p in STUDENT])
+def test_student_notebook_fails_only_with_not_implemented(path, tmp_path):
+    work = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+    nb = _execute(path, work, _env(), allow_errors=True)
+    errors = [(c.source.splitlines()[0] if c.source else "", o.ename, o.evalue)
+              for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    wrong = [e for e in errors if e[1] != "NotImplementedError"]
+    assert not wrong, f"{path.name}: errors other than the exercises' NotImplementedError: {wrong}"
+    assert not any("BEGIN HIDDEN TESTS" in c.source or "BEGIN SOLUTION" in c.source for c in nb.cells)
