@@ -140,7 +140,12 @@ def numeric_jacobian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
 
 
 def rel_err(a, b, tiny: float = 1e-12) -> float:
-    """``max|a - b| / max(max(|a| + |b|), tiny)``: a scale-aware relative error."""
+    """``max|a - b| / max(max(|a| + |b|), tiny)``: a scale-aware relative error.
+
+    ``tiny`` is the smallest denominator; pass the natural scale of the problem
+    (e.g. the size of the other gradients of a network) when ``a`` and ``b``
+    may both be exactly zero, so that rounding noise is not mistaken for an error.
+    """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.size == 0 and b.size == 0:
@@ -148,12 +153,13 @@ def rel_err(a, b, tiny: float = 1e-12) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a) + np.abs(b))), tiny))
 
 
-def assert_grad_close(got, want, tol: float = GRAD_TOL, what: str = "gradient", inputs=None):
-    """Assert ``rel_err(got, want) <= tol`` with a message that shows the arrays."""
+def assert_grad_close(got, want, tol: float = GRAD_TOL, what: str = "gradient", inputs=None,
+                      tiny: float = 1e-12):
+    """Assert ``rel_err(got, want, tiny) <= tol`` with a message that shows the arrays."""
     got = np.asarray(got)
     want = np.asarray(want)
     assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
-    err = rel_err(got, want)
+    err = rel_err(got, want, tiny)
     msg = (
         f"{what}: relative error {err:.3e} > tolerance {tol:.0e} "
         f"(max|a-b| / max(|a|+|b|))\n got = {got!r}\n expected (numeric/formula) = {want!r}"
