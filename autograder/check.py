@@ -1,0 +1,144 @@
+"""``python -m autograder check PATH [--topic TOPIC ...] [--json FILE]``: the hidden checks.
+
+Grades the ``nntricks`` package found at PATH (a directory that contains
+``nntricks/``, or the package directory itself), prints a table (per check:
+name, points, a one-line reason) and, with ``--json``, writes a
+Gradescope-style ``results.json``. The exit status is 0 whenever grading
+completed, whatever the score; 2 for usage errors (e.g. PATH does not exist).
+
+Python API (other tools build on it)::
+
+    from autograder.check import grade_package
+    result = grade_package("submissions/alice")            # every topic
+    result = grade_package("alice/nntricks", topics=["optim"])
+    result["score"], result["max_score"], result["tests"][0]["output"]
+
+The student's code never runs in this process: see ``autograder.sandbox``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .exercises import TOPICS
+from .runner import grade, print_internal_errors
+from .sandbox import Limits
+
+
+def grade_package(path, topics=None, jobs=None, *, exercises=None, limits: Limits | None = None,
+                  time_budget: float | None = None) -> dict:
+    """Run the hidden checks on the ``nntricks`` package at ``path``.
+
+    Args:
+        path: a directory containing ``nntricks/``, or the package directory itself.
+        topics: topic names (module names of the contract) to grade; None for all.
+        jobs: topics graded in parallel (default: min(2, CPUs)).
+        exercises: only the checks that grade these exercise keys
+            (``"divergences.l2"``, ...; see ``autograder.exercises``).
+        limits: a :class:`autograder.sandbox.Limits` (timeouts, CPU, memory, output).
+        time_budget: wall-clock seconds for the whole run; checks that would
+            start later fail with a message saying so.
+
+    Returns:
+        A Gradescope ``results.json`` dict: ``score``, ``max_score``,
+        ``execution_time``, ``output`` (notes: sandbox warning, ignored files,
+        ...), ``tests`` (one per check, in a fixed order: ``name`` =
+        ``topic.check``, ``score``, ``max_score``, ``output`` ("ok" or why it
+        failed, with the likely mistake), ``status``, ``topic``, ``tags``) and
+        ``extra_data`` (``topics``: per-topic score and max_score; ``sandbox``;
+        ``internal_errors``: tracebacks of bugs in the checks, normally empty).
+
+    Never raises because of the submission (a missing package gives every
+    check 0 with a message); raises ValueError for unknown topics or exercises.
+    """
+    return grade(path, topics=topics, exercises=exercises, limits=limits, jobs=jobs, time_budget=time_budget)
+
+
+def format_table(result: dict, path: str = "", width: int = 110) -> str:
+    lines = []
+    sandbox = result.get("extra_data", {}).get("sandbox", "?")
+    lines.append(f"Hidden checks of {path or 'the package'} (sandbox: {sandbox})")
+    if result.get("output"):
+        for note in result["output"].splitlines():
+            lines.append(f"  note: {note}")
+    lines.append(f"{'points':>9}  {'check':<52} result")
+    current = None
+    for t in result["tests"]:
+        if t.get("topic") != current:
+            current = t.get("topic")
+            lines.append("")
+        reason = (t["output"].splitlines() or [""])[0]
+        room = max(20, width - 65)
+        if len(reason) > room:
+            reason = reason[: room - 3] + "..."
+        pts = f"{_num(t['score'])}/{_num(t['max_score'])}"
+        lines.append(f"{pts:>9}  {t['name']:<52} {reason}")
+    lines.append("")
+    for topic, s in result.get("extra_data", {}).get("topics", {}).items():
+        lines.append(f"{_num(s['score']) + '/' + _num(s['max_score']):>9}  {topic}")
+    lines.append(f"{_num(result['score']) + '/' + _num(result['max_score']):>9}  TOTAL "
+                 f"({result.get('execution_time', 0):.1f} s)")
+    return "\n".join(lines)
+
+
+def format_failures(result: dict) -> str:
+    out = []
+    for t in result["tests"]:
+        if t["score"] < t["max_score"]:
+            out.append(f"--- {t['name']} ({_num(t['score'])}/{_num(t['max_score'])})\n{t['output']}")
+    return "\n".join(out)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def write_json(result: dict, path) -> None:
+    """Write results.json atomically (a crash never leaves half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder check",
+                                     description="Grade one nntricks package with the hidden checks.")
+    parser.add_argument("path", metavar="PATH", help="a directory containing nntricks/, or the package itself")
+    parser.add_argument("--topic", action="append", choices=TOPICS, metavar="TOPIC",
+                        help=f"grade only this topic (repeatable): {', '.join(TOPICS)}")
+    parser.add_argument("--json", metavar="FILE", help="write a Gradescope-style results.json")
+    parser.add_argument("--jobs", type=int, default=None, help="topics graded in parallel (default 2)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="wall-clock seconds per check program (default 10)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the full message of every failure")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if not os.path.exists(args.path):
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
+    limits = Limits(call_timeout=args.timeout) if args.timeout else None
+    result = grade_package(args.path, topics=args.topic, jobs=args.jobs, limits=limits)
+    print(format_table(result, args.path))
+    if args.verbose:
+        failures = format_failures(result)
+        if failures:
+            print("\n" + failures)
+    print_internal_errors(result)
+    if args.json:
+        write_json(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

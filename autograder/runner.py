@@ -1,0 +1,332 @@
+"""Grade one submission: copy it, scan it, run every topic's checks against a
+sandboxed worker, and collect a Gradescope-style result.
+
+One worker per topic imports only that topic's module. A worker that hangs,
+dies, prints too much or breaks the protocol costs the check it was running
+(the message says which limit), is restarted for the next check, and an
+exercise that timed out once is not run again (its later checks fail at once
+with the reason), so that a hanging function costs one timeout, not one per
+check. The deciding process never imports the student's code and never
+unpickles anything from the worker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import staticscan
+from .checks import Check, Ctx, Fail, StudentError, select
+from .exercises import EXERCISES, TOPICS
+from .protocol import Program, ProtocolError, decode
+from .sandbox import Limits, Worker, WorkerFailure, bwrap_path, sandbox_kind, SANDBOX_WARNING
+
+_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".mypy_cache", ".pytest_cache"}
+_NATIVE = {".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll"}
+MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES = 500, 5 << 20, 50 << 20
+
+
+def find_package(path) -> Path | None:
+    """The ``nntricks`` package directory at ``path`` (a directory containing
+    ``nntricks/``, or the package directory itself), or None."""
+    p = Path(path)
+    if (p / "nntricks").is_dir() and not (p / "nntricks").is_symlink():
+        return p / "nntricks"
+    if p.is_dir() and (p.name == "nntricks" or (p / "__init__.py").is_file()):
+        return p
+    return None
+
+
+def copy_package(src: Path, dest_root: Path) -> list[str]:
+    """Copy the package's sources into ``dest_root/nntricks`` (regular files
+    only: no symlinks, bytecode or native code; size caps). Returns notes."""
+    notes, total, count = [], 0, 0
+    dest = dest_root / "nntricks"
+    dest.mkdir(parents=True)
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(src)
+        if len(rel_dir.parts) > 6:
+            dirnames[:] = []
+            continue
+        keep = []
+        for d in sorted(dirnames):
+            full = Path(dirpath) / d
+            if d in _SKIP_DIRS or d.startswith("."):
+                continue
+            if full.is_symlink():
+                notes.append(f"ignored the symbolic link {rel_dir / d}")
+                continue
+            keep.append(d)
+            (dest / rel_dir / d).mkdir(exist_ok=True)
+        dirnames[:] = keep
+        for f in sorted(filenames):
+            full = Path(dirpath) / f
+            rel = rel_dir / f
+            if full.is_symlink():
+                notes.append(f"ignored the symbolic link {rel}")
+                continue
+            if full.suffix in _NATIVE:
+                if full.suffix not in (".pyc", ".pyo"):
+                    notes.append(f"ignored the compiled file {rel} (only Python sources are graded)")
+                continue
+            if not full.is_file():
+                continue
+            size = full.stat().st_size
+            if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES or count >= MAX_FILES:
+                notes.append(f"ignored {rel}: the submission is limited to {MAX_FILES} files of "
+                             f"{MAX_FILE_BYTES >> 20} MB, {MAX_TOTAL_BYTES >> 20} MB in all")
+                continue
+            shutil.copyfile(full, dest / rel)
+            total, count = total + size, count + 1
+    return notes
+
+
+def describe_exception(info: dict, label: str, limits: Limits) -> str:
+    t = str(info.get("type", "?"))[:80]
+    msg = str(info.get("msg", ""))[:400]
+    where = str(info.get("where", ""))[:200]
+    loc = f" [{where}]" if where else ""
+    if t == "NotImplementedError":
+        return f"{label}: not implemented yet (NotImplementedError{': ' + msg if msg else ''}){loc}"
+    if t == "SystemExit":
+        return f"{label} called sys.exit({msg}){loc}: a function must return, not end the program"
+    if t == "KeyboardInterrupt":
+        return f"{label} raised KeyboardInterrupt{loc}"
+    if "blocked by the autograder sandbox" in msg:
+        return f"{label} tried something the sandbox forbids ({msg.split(': ', 1)[-1]}){loc}"
+    if t == "MemoryError":
+        return (f"{label} ran out of memory (MemoryError{': ' + msg if msg else ''}; the limit is "
+                f"{limits.memory_bytes / (1 << 30):g} GiB){loc}")
+    return f"{label} raised {t}{': ' + msg if msg else ''}{loc}"
+
+
+class TopicRun:
+    """The checks of one topic against one (restartable) worker."""
+
+    def __init__(self, topic: str, sub_root: Path, limits: Limits, static, deadline: float | None):
+        self.topic, self.sub_root, self.limits = topic, sub_root, limits
+        self.static = static
+        self.deadline = deadline
+        self.worker: Worker | None = None
+        self.import_failure: str | None = None
+        self.hung: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.blocked: list[str] = []
+        self.forbidden_loaded: set[str] = set()
+        self.through_init = False
+
+    def _ensure(self):
+        if self.import_failure:
+            raise StudentError(self.import_failure)
+        if self.worker is not None:
+            return
+        module = f"nntricks.{self.topic}"
+        w = Worker(self.sub_root, [module], self.limits)
+        try:
+            ready = w.start()
+        except WorkerFailure as e:
+            self.import_failure = f"importing {module} failed: {e.message}"
+            raise StudentError(self.import_failure) from None
+        except OSError as e:
+            self.import_failure = f"could not start the sandboxed worker ({e}); this is a problem of the grader"
+            raise StudentError(self.import_failure) from None
+        self._record(ready)
+        err = ready.get("import_error")
+        if err:
+            w.close()
+            self.import_failure = describe_exception(err if isinstance(err, dict) else {}, f"importing {module}",
+                                                     self.limits)
+            if err.get("type") == "ModuleNotFoundError" and f"'{module}'" in str(err.get("msg")):
+                self.import_failure = f"{module} is missing from the submission (no {self.topic}.py)"
+            raise StudentError(self.import_failure)
+        if ready.get("note"):
+            self.through_init = True
+            self.notes.append(str(ready["note"])[:300])
+        self.worker = w
+
+    def _record(self, answer: dict):
+        for item in answer.get("blocked") or []:
+            if isinstance(item, list) and len(item) == 2:
+                text = f"{str(item[0])[:40]} {str(item[1])[:200]}"
+                if text not in self.blocked and len(self.blocked) < 20:
+                    self.blocked.append(text)
+        for m in answer.get("forbidden") or []:
+            if isinstance(m, str):
+                self.forbidden_loaded.add(m[:40])
+
+    def run(self, program: Program, check: Check, what: str) -> list:
+        for ex in check.exercises:
+            if ex in self.hung:
+                raise StudentError(f"{what}: skipped, {self.hung[ex]}")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise StudentError(f"{what}: not run, the time budget for grading was used up by earlier checks")
+        self._ensure()
+        header, blobs = program.encode(0)
+        timeout = self.limits.call_timeout
+        if self.deadline is not None:
+            timeout = max(0.5, min(timeout, self.deadline - time.monotonic() + 1.0))
+        try:
+            answer, out = self.worker.request(header, blobs, f"running {what}", timeout=timeout)
+        except WorkerFailure as e:
+            self.worker = None
+            if e.kind == "timeout":
+                self.hung[check.exercise] = f"{check.exercise} timed out in {check.full_name}"
+            raise StudentError(f"{what}: {e.message}") from None
+        self._record(answer)
+        try:
+            values = [decode(v, out) for v in answer.get("values", [])]
+            error = answer.get("error")
+            if error is not None and not isinstance(error, dict):
+                raise ProtocolError("malformed error")
+        except ProtocolError as e:
+            self._drop_worker()
+            raise StudentError(f"{what}: the worker's answer was malformed ({e}); did your code write to "
+                               "a file descriptor it does not own?") from None
+        if error:
+            if error.get("encode"):
+                raise StudentError(f"{what}: the result could not be read back "
+                                   f"({error.get('type')}: {str(error.get('msg'))[:200]})")
+            k = error.get("op")
+            label = program.op_labels[k] if isinstance(k, int) and 0 <= k < len(program.op_labels) else what
+            raise StudentError(describe_exception(error, label or what, self.limits))
+        if len(values) != program.n_emits:
+            self._drop_worker()
+            raise StudentError(f"{what}: the worker returned {len(values)} values instead of {program.n_emits}")
+        return values
+
+    def _drop_worker(self):
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker.close()
+            self.worker = None
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+
+def _result(check: Check, score: float, output: str) -> dict:
+    return {"name": check.full_name, "score": score, "max_score": check.points, "output": output,
+            "status": "passed" if score >= check.points else "failed", "topic": check.topic,
+            "tags": [check.topic, check.exercise]}
+
+
+def run_topic(topic: str, checks: list[Check], sub_root: Path | None, limits: Limits, static,
+              deadline: float | None, missing: str | None) -> tuple[list[dict], list[str], list[str]]:
+    """Results of one topic's checks, plus notes and internal errors."""
+    if missing:
+        return [_result(c, 0.0, missing) for c in checks], [], []
+    findings = staticscan.forbidden_for(static, topic)
+    if findings:
+        msg = (f"nntricks.{topic} earns nothing: it uses code that is not its own ("
+               + "; ".join(findings[:5]) + "). Work done by torch, jax, tensorflow, the autograder or "
+               "the reference is not graded: implement the exercises with numpy.")
+        return [_result(c, 0.0, msg) for c in checks], [], []
+    run = TopicRun(topic, sub_root, limits, static, deadline)
+    results, errors = [], []
+    try:
+        for c in checks:
+            ctx = Ctx(c, run)
+            try:
+                c.fn(ctx)
+            except Fail as e:
+                results.append(_result(c, 0.0, str(e)))
+            except StudentError as e:
+                results.append(_result(c, 0.0, str(e)))
+            except Exception as e:  # noqa: BLE001 - a bug in a check must not stop the run
+                errors.append(f"{c.full_name}: {''.join(traceback.format_exception(e))}")
+                results.append(_result(c, 0.0, f"internal error of the autograder in this check "
+                                                f"({type(e).__name__}: {e}); please report it"))
+            else:
+                results.append(_result(c, c.points, "ok"))
+    finally:
+        run.close()
+    notes = list(run.notes)
+    if run.blocked:
+        notes.append(f"nntricks.{topic}: the sandbox blocked: " + "; ".join(run.blocked[:8]))
+    findings = staticscan.forbidden_for(static, topic, through_init=True) if run.through_init else []
+    if run.forbidden_loaded or findings:
+        what = ", ".join(sorted(run.forbidden_loaded)) or "; ".join(findings[:5])
+        msg = (f"nntricks.{topic} earns nothing: it used {what}. Work done by torch, jax, tensorflow, "
+               "the autograder or the reference is not graded.")
+        results = [dict(r, score=0.0, status="failed", output=msg) for r in results]
+    return results, notes, errors
+
+
+def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs: int | None = None,
+          time_budget: float | None = None) -> dict:
+    """See :func:`autograder.check.grade_package`."""
+    start = time.monotonic()
+    limits = limits or Limits()
+    if topics is not None:
+        topics = list(dict.fromkeys(topics))
+        unknown = [t for t in topics if t not in TOPICS]
+        if unknown:
+            raise ValueError(f"unknown topic(s) {unknown}; topics are {', '.join(TOPICS)}")
+    if exercises is not None:
+        exercises = [exercises] if isinstance(exercises, str) else list(exercises)
+        unknown = [k for k in exercises if k not in EXERCISES]
+        if unknown:
+            raise ValueError(f"unknown exercise(s) {unknown}")
+    checks = select(topics, exercises)
+    by_topic: dict[str, list[Check]] = {}
+    for c in checks:
+        by_topic.setdefault(c.topic, []).append(c)
+    deadline = start + time_budget if time_budget else None
+    notes: list[str] = []
+    if not bwrap_path():
+        notes.append(SANDBOX_WARNING)
+    pkg = find_package(path)
+    missing = None
+    if pkg is None:
+        missing = (f"no nntricks package found at {path} (expected a directory containing nntricks/, "
+                   "or the nntricks package directory itself)")
+    scratch = Path(tempfile.mkdtemp(prefix="nntricks-grade-"))
+    errors: list[str] = []
+    results: dict[str, list[dict]] = {}
+    try:
+        static = {}
+        if pkg is not None:
+            try:
+                notes += copy_package(pkg, scratch)
+            except OSError as e:
+                missing = f"the submission could not be copied: {e}"
+            static = staticscan.scan(scratch / "nntricks") if missing is None else {}
+        jobs = max(1, jobs or min(2, os.cpu_count() or 1))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {t: pool.submit(run_topic, t, cs, scratch, limits, static, deadline, missing)
+                       for t, cs in by_topic.items()}
+            for t, f in futures.items():
+                res, topic_notes, errs = f.result()
+                results[t] = res
+                notes += topic_notes
+                errors += errs
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    tests = [r for t in TOPICS for r in results.get(t, [])]
+    summary = {}
+    for t in TOPICS:
+        if t in results:
+            summary[t] = {"score": sum(r["score"] for r in results[t]),
+                          "max_score": sum(r["max_score"] for r in results[t])}
+    out = {
+        "score": sum(r["score"] for r in tests),
+        "max_score": sum(r["max_score"] for r in tests),
+        "execution_time": round(time.monotonic() - start, 3),
+        "output": "\n".join(notes),
+        "tests": tests,
+        "extra_data": {"topics": summary, "sandbox": sandbox_kind(), "internal_errors": errors},
+    }
+    return out
+
+
+def print_internal_errors(result: dict, stream=None):
+    for e in result.get("extra_data", {}).get("internal_errors", []):
+        print(e, file=stream or sys.stderr)

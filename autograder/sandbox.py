@@ -1,0 +1,400 @@
+"""Run a student's package in a separate, sandboxed worker process.
+
+The worker (``autograder/_worker.py``) is started with:
+
+- bubblewrap when it works here (``bwrap``, Debian package ``bubblewrap``): an
+  empty root with only ``/usr`` (system libraries), the interpreter's prefix
+  (its own ``site-packages`` hidden under an empty tmpfs), numpy and
+  ``numpy.libs``, the worker script and the scratch copy of the submission,
+  all read-only, plus a private ``/tmp``; ``--unshare-all`` (no network, own
+  PID, IPC, UTS and cgroup namespaces), ``--die-with-parent``,
+  ``--new-session``, a cleared environment and no capabilities. The
+  reference, the hidden checks, the gradebook and other students' work do not
+  exist inside it.
+- always: CPU-time, address-space, file-size and core limits that the worker
+  sets on itself before anything else, a seccomp filter that forbids new
+  processes, exec, ptrace, sockets, signals to other processes and raising
+  those limits, and an audit hook that refuses file access outside the
+  allowed directories and imports of torch, jax, tensorflow or the autograder;
+  on the decider's side a wall-clock deadline per program (the whole process
+  group is killed) and a cap on the bytes the worker may print.
+
+Where bubblewrap is missing or does not work (e.g. in a container without user
+namespaces), a loud warning is given and the limits alone apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .protocol import Closed, Deadline, FrameReader, ProtocolError, write_frame
+
+WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
+SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available or does not work here: student code "
+                   "runs WITHOUT a filesystem/network sandbox, with process limits, a seccomp filter "
+                   "and an audit hook only. Install the Debian package 'bubblewrap' on grading machines.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Limits of one worker process (the defaults suit a real grading run;
+    tests pass small values so that hangs cost seconds)."""
+
+    call_timeout: float = 10.0  # wall-clock seconds for one program
+    import_timeout: float = 20.0  # wall-clock seconds to start and import the package
+    cpu_seconds: int = 60  # CPU seconds over the worker's life (RLIMIT_CPU)
+    memory_bytes: int = 2 << 30  # address space (RLIMIT_AS)
+    output_bytes: int = 32 << 20  # bytes printed by one program before the worker is killed
+    file_bytes: int = 16 << 20  # largest file the worker may write (RLIMIT_FSIZE)
+
+
+class WorkerFailure(Exception):
+    """The worker timed out, died, or broke the protocol. ``message`` says why
+    in words a student understands; ``kind`` is 'timeout', 'died', 'protocol'
+    or 'output'."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+# ------------------------------------------------------------------- sandbox
+
+
+#: Packages of the grading environment that student code may not use: hidden
+#: (bubblewrap) or refused at import (audit hook) in the worker.
+FORBIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "torchvision", "torchaudio", "triton", "jax",
+                      "jaxlib", "tensorflow", "tensorflow_core", "keras", "tf_keras", "flax", "nbgrader",
+                      "autograder", "cupy", "mxnet", "paddle", "theano")
+
+
+def site_packages() -> Path:
+    """The site-packages directory that holds numpy (and scipy, matplotlib, ...):
+    mounted read-only in the worker, minus the forbidden packages."""
+    return Path(np.__file__).resolve().parent.parent
+
+
+def _hidden_entries(site: Path) -> list[Path]:
+    out = []
+    for entry in sorted(site.iterdir()):
+        stem = entry.name.split("-")[0].split(".")[0].lower()
+        if stem in FORBIDDEN_PACKAGES or stem.startswith(("nvidia", "torch")):
+            out.append(entry)
+    return out
+
+
+def _python() -> Path:
+    return Path(os.path.realpath(sys.executable))
+
+
+def _stdlib_prefix() -> Path:
+    return Path(os.path.realpath(sys.base_prefix))
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_path() -> str | None:
+    """The bubblewrap executable if it exists and works here, else None
+    (``NNTRICKS_SANDBOX=none`` forces None, for testing the fallback)."""
+    if os.environ.get("NNTRICKS_SANDBOX", "").lower() in ("none", "0", "off"):
+        return None
+    exe = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
+    if not exe:
+        return None
+    try:
+        cmd = [exe, *_bwrap_mounts(None), "--", str(_python()), "-S", "-c", "pass"]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=20)
+        return exe if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def sandbox_kind() -> str:
+    return "bubblewrap" if bwrap_path() else "none (process limits only)"
+
+
+def _bwrap_mounts(sub_dir: Path | None) -> list[str]:
+    prefix = _stdlib_prefix()
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
+        p = Path("/") / name
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            args += ["--ro-bind", str(p), str(p)]
+    if not str(prefix).startswith("/usr/"):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    python = _python()
+    if not str(python).startswith((str(prefix) + "/", "/usr/")):
+        args += ["--ro-bind", str(python), str(python)]
+    # Hide whatever the base interpreter has installed (torch, ...).
+    for sp in {sysconfig.get_paths(vars={"base": str(prefix), "platbase": str(prefix)})[k]
+               for k in ("purelib", "platlib")}:
+        if os.path.isdir(sp):
+            args += ["--tmpfs", sp]
+    site = site_packages()
+    args += ["--ro-bind", str(site), "/opt/nntricks-site"]
+    for entry in _hidden_entries(site):
+        inside = f"/opt/nntricks-site/{entry.name}"
+        args += ["--tmpfs", inside] if entry.is_dir() else ["--ro-bind", "/dev/null", inside]
+    args += ["--ro-bind", str(WORKER_SCRIPT), "/opt/nntricks-grader/worker.py"]
+    if sub_dir is not None:
+        args += ["--ro-bind", str(sub_dir), "/sub"]
+    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    return args
+
+
+_ENV = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
+
+
+# -------------------------------------------------------------------- worker
+
+_SIGNAL_MEANING = {
+    signal.SIGXCPU: "killed: CPU time limit ({cpu} s) exceeded (an infinite loop or very slow code?)",
+    signal.SIGXFSZ: "killed: it wrote a file larger than the limit",
+    signal.SIGSEGV: "crashed (segmentation fault; a failed allocation under the {mem} memory limit can do this)",
+    signal.SIGBUS: "crashed (bus error)",
+    signal.SIGABRT: "aborted (often an allocation failing under the {mem} memory limit)",
+    signal.SIGKILL: "killed (SIGKILL): probably the memory limit ({mem})",
+    signal.SIGSYS: "killed: a forbidden system call",
+}
+
+
+class Worker:
+    """One sandboxed worker process that imports ``modules`` of the student's
+    package copied in ``sub_dir`` (which contains ``nntricks/``)."""
+
+    def __init__(self, sub_dir: Path, modules: list[str], limits: Limits):
+        self.sub_dir, self.modules, self.limits = Path(sub_dir), list(modules), limits
+        self.proc: subprocess.Popen | None = None
+        self.ready: dict = {}
+        self._req_id = 0
+        self._output = bytearray()
+        self._output_total = 0
+        self._output_exceeded = False
+        self._killed_by_us = False
+
+    # ---- life cycle
+    def start(self) -> dict:
+        """Start and import; returns the worker's ready message (which holds
+        ``import_error`` when the student's package failed to import)."""
+        bwrap = bwrap_path()
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        if bwrap:
+            sub_inside, site = "/sub", ["/opt/nntricks-site"]
+            read_roots = ["/sub", "/usr", "/lib", "/lib64", str(_stdlib_prefix()), "/opt/nntricks-site",
+                          "/opt/nntricks-grader", "/dev", "/proc", "/etc"]
+            write_roots = ["/tmp"]
+        else:
+            sub_inside, site = str(self.sub_dir), [str(site_packages())]
+            work = self.sub_dir / "work"
+            work.mkdir(exist_ok=True)
+            read_roots = [str(self.sub_dir), "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
+                          str(Path(sys.prefix).resolve()), str(WORKER_SCRIPT.parent / "_worker.py"),
+                          "/dev", "/proc", "/etc"]
+            write_roots = [str(work)]
+        cfg = {"req_fd": req_r, "resp_fd": resp_w, "sub_dir": sub_inside, "sys_path_append": site,
+               "modules": self.modules, "cpu_seconds": self.limits.cpu_seconds,
+               "memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
+               "nproc": 64, "read_roots": read_roots, "write_roots": write_roots}
+        if bwrap:
+            cmd = [bwrap, *_bwrap_mounts(self.sub_dir)]
+            for k, v in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+                cmd += ["--setenv", k, v]
+            cmd += ["--", str(_python()), "-S", "-B", "-P", "/opt/nntricks-grader/worker.py", json.dumps(cfg)]
+            env, cwd = {}, "/"
+        else:
+            work = str(self.sub_dir / "work")
+            cmd = [str(_python()), "-S", "-B", "-P", str(WORKER_SCRIPT), json.dumps(cfg)]
+            env, cwd = {**_ENV, "HOME": work, "TMPDIR": work}, work
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                         pass_fds=(req_r, resp_w), start_new_session=True, env=env,
+                                         cwd=cwd, close_fds=True)
+        finally:
+            for fd in (req_r, resp_w, out_w):
+                os.close(fd)
+        for fd in (req_w, resp_r):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        self._req_w, self._reader = req_w, FrameReader(resp_r)
+        self._out_r = out_r
+        self._drain = threading.Thread(target=self._drain_output, daemon=True)
+        self._drain.start()
+        what = "starting and importing " + ", ".join(self.modules)
+        header, _ = self._receive(time.monotonic() + self.limits.import_timeout, what)
+        if header.get("ready") is not True:
+            self.kill()
+            raise WorkerFailure("protocol", f"the worker's first answer was malformed while {what}")
+        self.ready = header
+        return header
+
+    def _drain_output(self):
+        fd, keep = self._out_r, 4096
+        try:
+            while True:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                self._output_total += len(chunk)
+                if len(self._output) < keep:
+                    self._output += chunk[: keep - len(self._output)]
+                if self._output_total > self.limits.output_bytes and not self._output_exceeded:
+                    self._output_exceeded = True
+                    self.kill()
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    @property
+    def output_head(self) -> str:
+        return bytes(self._output).decode("utf-8", "replace")
+
+    def kill(self):
+        if self.proc is None:
+            return
+        self._killed_by_us = True
+        for fn in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            try:
+                fn()
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
+
+    def close(self):
+        """Stop the worker (politely: closing its request pipe ends its loop)."""
+        if self.proc is None:
+            return
+        try:
+            os.close(self._req_w)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._cleanup()
+
+    def _cleanup(self):
+        try:
+            os.close(self._reader.fd)
+        except OSError:
+            pass
+        try:
+            os.close(self._req_w)
+        except OSError:
+            pass
+        self._drain.join(timeout=2)
+        self.proc = None
+
+    # ---- talking
+    def _death_message(self, what: str) -> str:
+        assert self.proc is not None
+        try:
+            rc = self.proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = self.proc.wait(timeout=5)
+        if self._output_exceeded:
+            return (f"killed: it printed more than {self.limits.output_bytes >> 20} MB while {what} "
+                    "(remove the prints from your functions)")
+        sig = -rc if rc < 0 else (rc - 128 if bwrap_path() and rc > 128 else None)
+        if sig:
+            text = _SIGNAL_MEANING.get(sig, "killed by signal {sig}")
+            return text.format(cpu=self.limits.cpu_seconds, mem=_human(self.limits.memory_bytes),
+                               sig=sig) + f" while {what}"
+        return (f"the process exited with status {rc} (sys.exit / os._exit / a closed file descriptor?) "
+                f"while {what}")
+
+    def _receive(self, deadline: float, what: str):
+        try:
+            return self._reader.read(deadline)
+        except Deadline:
+            timeout = self.limits.import_timeout if what.startswith("starting") else self.limits.call_timeout
+            self.kill()
+            self._wait_dead()
+            if self._output_exceeded:
+                raise WorkerFailure("output", self._death_message(what)) from None
+            raise WorkerFailure("timeout", f"timed out after {timeout:g} s while {what} "
+                                           "(an infinite loop, or input() / a blocking call?)") from None
+        except Closed:
+            msg = self._death_message(what)
+            self._cleanup()
+            raise WorkerFailure("died", msg) from None
+        except ProtocolError as e:
+            self.kill()
+            self._wait_dead()
+            raise WorkerFailure("protocol", f"the worker's answer was malformed while {what} ({e}); "
+                                            "did your code write to a file descriptor it does not own?") from None
+
+    def _wait_dead(self):
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._cleanup()
+
+    def request(self, header: dict, blobs: list[bytes], what: str, timeout: float | None = None):
+        """Send one program and wait for its answer (or raise WorkerFailure)."""
+        if self.proc is None:
+            raise WorkerFailure("died", f"the worker is not running ({what})")
+        self._req_id += 1
+        self._output_total = 0  # the output limit applies to each program
+        header = dict(header, id=self._req_id)
+        deadline = time.monotonic() + (timeout or self.limits.call_timeout)
+        try:
+            write_frame(self._req_w, header, blobs, deadline)
+        except Deadline:
+            self.kill()
+            self._wait_dead()
+            raise WorkerFailure("timeout", f"the worker stopped reading its input while {what}") from None
+        except Closed:
+            msg = self._death_message(what)
+            self._cleanup()
+            raise WorkerFailure("died", msg) from None
+        answer, out_blobs = self._receive(deadline, what)
+        if answer.get("id") != self._req_id:
+            self.kill()
+            self._wait_dead()
+            raise WorkerFailure("protocol", f"the worker answered out of turn while {what}; did your code "
+                                            "write to a file descriptor it does not own?")
+        return answer, out_blobs
+
+
+def _human(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"
+
+
+def warn_if_unsandboxed(stream=None) -> str | None:
+    """The warning text when there is no sandbox (also printed to ``stream``)."""
+    if bwrap_path():
+        return None
+    if stream is not None:
+        print(SANDBOX_WARNING, file=stream)
+    else:
+        warnings.warn(SANDBOX_WARNING, RuntimeWarning, stacklevel=2)
+    return SANDBOX_WARNING
