@@ -173,6 +173,7 @@ class Program:
         self.n_emits = 0
         self.op_labels: list[str] = []  # what each operation is, for messages
         self._slot_labels: dict[int, str] = {}
+        self.trace_emits: list[int] = []  # emit indices of line counts of traced calls
 
     # inputs
     def array(self, a) -> Ref:
@@ -229,15 +230,20 @@ class Program:
         return obj.label or "the object"
 
     # operations
-    def call(self, fn: str, *args, catch: bool = False, label: str = "", **kwargs) -> Ref:
+    def call(self, fn: str, *args, catch: bool = False, label: str = "", trace: bool = False, **kwargs) -> Ref:
         """``fn`` is ``"topic.name"`` or ``"topic.Class"``; a caught exception
-        is emitted as a :class:`Raised` (and the operation's result is None)."""
+        is emitted as a :class:`Raised` (and the operation's result is None).
+        With ``trace``, the number of Python lines the call executed is
+        emitted (see :meth:`traced`)."""
         module, _, name = fn.partition(".")
         self.functions.add(fn)
-        return self._op({"op": "call", "module": module, "name": name,
-                         "args": [self._arg(a) for a in args],
-                         "kwargs": {k: self._arg(v) for k, v in kwargs.items()}}, catch,
-                        label or name)
+        op = {"op": "call", "module": module, "name": name, "args": [self._arg(a) for a in args],
+              "kwargs": {k: self._arg(v) for k, v in kwargs.items()}}
+        if trace:
+            op["trace"] = True
+            self.trace_emits.append(self.n_emits)
+            self.n_emits += 1
+        return self._op(op, catch, label or name)
 
     def method(self, obj: Ref, name: str, *args, catch: bool = False, label: str = "", **kwargs) -> Ref:
         return self._op({"op": "method", "obj": obj.spec["v"], "name": name,

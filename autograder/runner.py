@@ -120,6 +120,7 @@ class TopicRun:
         self.blocked: list[str] = []
         self.forbidden_loaded: set[str] = set()
         self.through_init = False
+        self.shared: dict = {}
 
     def _ensure(self):
         if self.import_failure:
@@ -301,8 +302,10 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
             static = staticscan.scan(scratch / "nntricks") if missing is None else {}
         jobs = max(1, jobs or min(2, os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {t: pool.submit(run_topic, t, cs, scratch, limits, static, deadline, missing)
-                       for t, cs in by_topic.items()}
+            # the slowest topics first (heuristics imports scipy), for a better packing on few cores
+            order = sorted(by_topic, key=lambda t: (t != "heuristics", -len(by_topic[t])))
+            futures = {t: pool.submit(run_topic, t, by_topic[t], scratch, limits, static, deadline, missing)
+                       for t in order}
             for t, f in futures.items():
                 res, topic_notes, errs = f.result()
                 results[t] = res

@@ -111,11 +111,7 @@ def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = ()):
 
 def load_all() -> dict[str, list[Check]]:
     for topic in TOPICS:
-        try:
-            importlib.import_module(f"{__name__}.{topic}")
-        except ModuleNotFoundError as e:  # TEMPORARY while writing
-            if e.name != f"{__name__}.{topic}":
-                raise
+        importlib.import_module(f"{__name__}.{topic}")
     return REGISTRY
 
 
@@ -410,6 +406,10 @@ class Ctx:
         self.check = check_
         self._runner = runner
         self.ref = ref
+        #: results shared by the checks of one topic (e.g. one set of draws for two checks)
+        self.shared = getattr(runner, "shared", {})
+        #: the static scan of the submission (module name -> staticscan.ModuleInfo)
+        self.static = getattr(runner, "static", {})
 
     def rng(self, k: int = 0) -> np.random.Generator:
         """A generator seeded from the check's name and ``k``: same inputs on every run."""
@@ -469,13 +469,14 @@ class Ctx:
                            "not y -= d; np.clip(y, ...) without out=y).")
         return result, named, label
 
-    def expect(self, fn: str, *args, mistakes=(), rtol=1e-6, atol=1e-8, want=None, **kwargs):
+    def expect(self, fn: str, *args, mistakes=(), rtol=1e-6, atol=1e-8, want=None, names=None, **kwargs):
         """Call the student's and the reference's ``fn`` on the same inputs and
-        compare; returns the student's result."""
+        compare; returns the student's result. ``names`` names the items of a
+        tuple result in messages."""
         got, named, label = self._call(fn, args, kwargs)
         if want is None:
             want = self.reference(fn, *args, **kwargs)
-        self.compare(got, want, label, named, mistakes, rtol=rtol, atol=atol)
+        self.compare(got, want, label, named, mistakes, rtol=rtol, atol=atol, names=names)
         return got
 
     def reference(self, fn: str, *args, **kwargs):
@@ -485,11 +486,13 @@ class Ctx:
             return self.ref_fn(fn)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
 
     def compare(self, got, want, label: str, inputs: dict, mistakes=(), rtol=1e-6, atol=1e-8,
-                what: str = "the result"):
+                what: str = "the result", names=None):
         """Raise Fail (with the likely mistake) unless ``got`` matches ``want``."""
         m = mismatch(got, want, rtol, atol, what)
         if m is None:
             return
+        for i, name in enumerate(names or ()):
+            m = m.replace(f"{what}[{i}]", name)
         raise Fail(failure_message(label, inputs, m, got, want, mistakes, rtol, atol))
 
 
