@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# nbgrader runs some tools (alembic) by name: the environment's scripts come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Single-threaded BLAS: faster for the course's small arrays on a shared machine, and reproducible.
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1

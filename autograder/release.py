@@ -14,6 +14,7 @@
 import argparse
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -111,10 +112,12 @@ def build_notebooks(src=SOLUTIONS):
             (course / "source" / nb.stem).mkdir(parents=True)
             shutil.copy(nb, course / "source" / nb.stem / nb.name)
         (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(course))
+        # nbgrader runs `alembic` by name: put this interpreter's scripts first on PATH
+        env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
         for nb in sources:
             run = subprocess.run(
                 [sys.executable, "-m", "nbgrader", "generate_assignment", nb.stem, "--force", "--log-level=WARN"],
-                cwd=course, capture_output=True, text=True)
+                cwd=course, capture_output=True, text=True, env=env)
             if run.returncode != 0:
                 raise ReleaseError(f"nbgrader generate_assignment failed for solutions/{nb.name}:\n{run.stdout}{run.stderr}")
         return {nb.name: _normalize((course / "release" / nb.stem / nb.name).read_text()) for nb in sources}
