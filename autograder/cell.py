@@ -1,0 +1,127 @@
+"""The hidden test cells of the notebooks: ``autograder.cell.hidden(key, points)``.
+
+An nbgrader test cell ends with, e.g.::
+
+    import autograder.cell
+    autograder.cell.hidden("divergences.l2", 2)
+
+``hidden`` finds the ``nntricks`` package the kernel would import (a
+``nntricks/`` directory in the working directory first, else wherever
+``importlib.util.find_spec`` locates it, without importing it), runs the hidden
+checks of those exercises in a separate clean Python process (``python -I``:
+nothing of the kernel, its ``sys.path`` or its working directory), which in
+turn runs the student's code in the sandboxed worker. It prints a short
+summary (failures with their likely mistake) to stdout, never to stderr
+(nbgrader gives 0 to a cell that writes to stderr), and returns
+``points * fraction of the checks' points earned`` as a plain ``float`` (an
+``np.float64`` would be misread by nbgrader).
+
+This module uses the standard library only: it runs inside the student's
+kernel, where ``numpy`` may be shadowed by a student's file.
+"""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_ENTRY = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+args = json.loads(sys.argv[1])
+sys.path.insert(0, args["root"])
+from autograder.check import grade_package
+from autograder.sandbox import Limits
+limits = Limits(call_timeout=args["call_timeout"], import_timeout=args["call_timeout"] + 5)
+result = grade_package(args["path"], exercises=args["keys"], time_budget=args["budget"], limits=limits)
+sys.stdout.write("\n@@NNTRICKS-RESULT@@" + json.dumps(result) + "\n")
+"""
+
+
+def find_package(cwd=None):
+    """The directory of the ``nntricks`` package the kernel would import, or None."""
+    cwd = os.getcwd() if cwd is None else cwd
+    local = os.path.join(cwd, "nntricks")
+    if os.path.isdir(local):
+        return local
+    try:
+        spec = importlib.util.find_spec("nntricks")
+    except (ImportError, ValueError, AttributeError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    return None
+
+
+def run_hidden(keys, path=None, budget=20.0, call_timeout=8.0):
+    """Grade the exercises ``keys`` of the package at ``path`` (found as the
+    kernel would when None) in a clean process; returns the results dict or
+    raises RuntimeError with a message for the student."""
+    from .exercises import EXERCISES
+
+    unknown = [k for k in keys if k not in EXERCISES]
+    if unknown:
+        raise RuntimeError(f"unknown exercise {', '.join(unknown)} (a typo in the test cell?)")
+    path = find_package() if path is None else path
+    if path is None:
+        raise RuntimeError("no nntricks package found: put the nntricks/ folder next to the notebook")
+    args = {"root": _ROOT, "path": os.path.abspath(path), "keys": list(keys), "budget": budget,
+            "call_timeout": call_timeout}
+    with tempfile.TemporaryDirectory(prefix="nntricks-cell-") as tmp:
+        try:
+            proc = subprocess.run([sys.executable, "-I", "-c", _ENTRY, json.dumps(args)], cwd=tmp,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=budget + 3 * call_timeout + 20)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("the hidden checks took too long and were stopped") from None
+    out = proc.stdout.decode("utf-8", "replace")
+    marker = "@@NNTRICKS-RESULT@@"
+    if marker not in out:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError("the hidden checks could not run" + (f" ({err[-1][:300]})" if err else ""))
+    return json.loads(out.rsplit(marker, 1)[1].strip().splitlines()[0])
+
+
+def summary(result, keys):
+    tests = result.get("tests", [])
+    passed = sum(1 for t in tests if t["score"] >= t["max_score"])
+    lines = [f"Hidden checks of {', '.join(keys)}: {passed}/{len(tests)} passed"]
+    for t in tests:
+        if t["score"] < t["max_score"]:
+            body = t["output"].replace("\n", "\n      ")
+            lines.append(f"  FAILED {t['name']}: {body}")
+    return "\n".join(lines)
+
+
+def hidden(key, points, *, budget=20.0, call_timeout=8.0):
+    """Run the hidden checks of exercise ``key`` (or a list of keys) and return
+    the points earned, a plain float in [0, points]. Prints a summary to stdout
+    and nothing to stderr, whatever happens."""
+    keys = [key] if isinstance(key, str) else list(key)
+    sink = io.StringIO()
+    try:
+        points = float(points)
+    except (TypeError, ValueError):
+        points = 0.0
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            result = run_hidden(keys, budget=budget, call_timeout=call_timeout)
+            max_score = float(result.get("max_score", 0.0))
+            score = float(result.get("score", 0.0))
+            fraction = score / max_score if max_score > 0 else 0.0
+            print(summary(result, keys))
+    except Exception as e:  # noqa: BLE001 - a hidden test cell must never fail with stderr output
+        print(f"Hidden checks of {', '.join(keys)}: could not be run: {e}")
+        fraction = 0.0
+    earned = round(points * min(1.0, max(0.0, fraction)), 6)
+    return float(min(points, max(0.0, earned)))

@@ -1,0 +1,43 @@
+"""An independent implementation of dropout (corpus: correct, written differently):
+the mask comes from rng.binomial, not rng.random."""
+
+import numpy as np
+
+
+def dropout_forward(y, alpha, train=True, rng=None, inverted=True):
+    if not 0 < alpha <= 1:
+        raise ValueError("alpha must lie in (0, 1]")
+    y = np.asarray(y, float)
+    if not train:
+        return (y, None) if inverted else (y * alpha, None)
+    gen = np.random.default_rng() if rng is None else rng
+    mask = gen.binomial(1, alpha, size=y.shape).astype(np.float64)
+    scale = 1.0 / alpha if inverted else 1.0
+    return y * (mask * scale), mask
+
+
+def dropout_backward(dout, mask, alpha, inverted=True):
+    dout = np.asarray(dout, float)
+    if mask is None:
+        return np.array(dout) if inverted else dout * alpha
+    return dout * mask / (alpha if inverted else 1.0)
+
+
+class Dropout:
+    def __init__(self, alpha=0.5, inverted=True, rng=None):
+        self.alpha, self.inverted = alpha, inverted
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.mask = None
+
+    def forward(self, y, train=True):
+        out, self.mask = dropout_forward(y, self.alpha, train, self.rng, self.inverted)
+        return out
+
+    def backward(self, dout):
+        return dropout_backward(dout, self.mask, self.alpha, self.inverted)
+
+    def params(self):
+        return []
+
+    def grads(self):
+        return []
