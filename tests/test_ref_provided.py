@@ -40,6 +40,15 @@ from strategies import (  # noqa: E402
 pytestmark = pytest.mark.provided
 
 
+def test_tests_import_the_reference_package():
+    import os
+
+    import nntricks
+
+    ref = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference", "nntricks")
+    assert os.path.dirname(os.path.abspath(nntricks.__file__)) == ref, nntricks.__file__
+
+
 # ---------------------------------------------------------------- gradcheck
 
 
