@@ -192,6 +192,8 @@ class Worker:
         self._output_total = 0
         self._output_exceeded = False
         self._killed_by_us = False
+        self._req_w = self._resp_r = self._out_r = None
+        self._drain: threading.Thread | None = None
 
     # ---- life cycle
     def start(self) -> dict:
@@ -232,12 +234,16 @@ class Worker:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
                                          pass_fds=(req_r, resp_w), start_new_session=True, env=env,
                                          cwd=cwd, close_fds=True)
+        except BaseException:
+            for fd in (req_w, resp_r, out_r):
+                os.close(fd)
+            raise
         finally:
             for fd in (req_r, resp_w, out_w):
                 os.close(fd)
         for fd in (req_w, resp_r):
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
-        self._req_w, self._reader = req_w, FrameReader(resp_r)
+        self._req_w, self._resp_r, self._reader = req_w, resp_r, FrameReader(resp_r)
         self._out_r = out_r
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
@@ -251,6 +257,7 @@ class Worker:
 
     def _drain_output(self):
         fd, keep = self._out_r, 4096
+        self._out_r = None  # owned (and closed) by this thread
         try:
             while True:
                 chunk = os.read(fd, 1 << 16)
@@ -281,14 +288,21 @@ class Worker:
             except (ProcessLookupError, PermissionError, OSError):
                 pass
 
+    def _close_fd(self, name: str):
+        """Close a pipe end once (a second close could hit a reused descriptor of another worker)."""
+        fd = getattr(self, name, None)
+        if fd is not None:
+            setattr(self, name, None)
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def close(self):
         """Stop the worker (politely: closing its request pipe ends its loop)."""
         if self.proc is None:
             return
-        try:
-            os.close(self._req_w)
-        except OSError:
-            pass
+        self._close_fd("_req_w")
         try:
             self.proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
@@ -300,15 +314,10 @@ class Worker:
         self._cleanup()
 
     def _cleanup(self):
-        try:
-            os.close(self._reader.fd)
-        except OSError:
-            pass
-        try:
-            os.close(self._req_w)
-        except OSError:
-            pass
-        self._drain.join(timeout=2)
+        self._close_fd("_resp_r")
+        self._close_fd("_req_w")
+        if self._drain is not None:
+            self._drain.join(timeout=2)
         self.proc = None
 
     # ---- talking
@@ -360,7 +369,7 @@ class Worker:
 
     def request(self, header: dict, blobs: list[bytes], what: str, timeout: float | None = None):
         """Send one program and wait for its answer (or raise WorkerFailure)."""
-        if self.proc is None:
+        if self.proc is None or self._req_w is None:
             raise WorkerFailure("died", f"the worker is not running ({what})")
         self._req_id += 1
         self._output_total = 0  # the output limit applies to each program

@@ -1,0 +1,3 @@
+
+# corpus: an exception at import
+raise RuntimeError("boom at import")

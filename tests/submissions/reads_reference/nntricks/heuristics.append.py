@@ -1,0 +1,6 @@
+
+# corpus: reads the gradebook
+try:
+    _grades = open("gradebook.db", "rb").read()
+except OSError:
+    _grades = b""

@@ -1,0 +1,1 @@
+raise ImportError('shadowed json from the submission root')

@@ -1,0 +1,2 @@
+"""corpus: a module named json inside the package."""
+raise ImportError("nntricks/json.py was imported")

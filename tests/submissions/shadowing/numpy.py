@@ -1,0 +1,1 @@
+raise ImportError('shadowed numpy from the submission root')

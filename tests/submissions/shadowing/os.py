@@ -1,0 +1,1 @@
+raise ImportError('shadowed os from the submission root')

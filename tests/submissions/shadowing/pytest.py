@@ -1,0 +1,1 @@
+raise ImportError('shadowed pytest from the submission root')

@@ -1,0 +1,1 @@
+raise ImportError('shadowed struct from the submission root')

@@ -1,0 +1,4 @@
+
+# corpus: a syntax error
+def broken(:
+    pass
