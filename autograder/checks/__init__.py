@@ -77,6 +77,11 @@ class Check:
     uses: tuple[str, ...]  # other exercises it needs to work
     fn: Callable[["Ctx"], None]
     doc: str
+    also: tuple[str, ...] = ()  # further exercises it grades (e.g. a helper with its own solution region)
+
+    @property
+    def grades(self) -> tuple[str, ...]:
+        return (self.exercise, *self.also)
 
     @property
     def full_name(self) -> str:
@@ -90,20 +95,27 @@ class Check:
 REGISTRY: dict[str, list[Check]] = {}
 
 
-def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = ()):
-    """Register a check of the calling module's topic."""
+def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = (), also: tuple[str, ...] = ()):
+    """Register a check of the calling module's topic. ``exercise`` is what it
+    grades, ``uses`` what else it calls, ``also`` further exercises it grades
+    (keys of the exercise table, with or without the topic prefix). Keys
+    missing from the table are dropped from ``also`` (the table may change)."""
 
     def deco(fn):
         topic = fn.__module__.rsplit(".", 1)[-1]
-        key = f"{topic}.{exercise}" if not exercise.startswith(topic + ".") else exercise
-        used = tuple(u if u.split(".", 1)[0] in TOPICS else f"{topic}.{u}" for u in uses)
+
+        def full(k):
+            return k if k.split(".", 1)[0] in TOPICS else f"{topic}.{k}"
+
+        key, used = full(exercise), tuple(full(u) for u in uses)
         for k in (key, *used):
             if k not in EXERCISES:
                 raise KeyError(f"check {topic}.{name}: unknown exercise {k}")
+        more = tuple(full(a) for a in also if full(a) in EXERCISES)
         checks = REGISTRY.setdefault(topic, [])
         if any(c.name == name for c in checks):
             raise ValueError(f"duplicate check {topic}.{name}")
-        checks.append(Check(topic, name, float(points), key, used, fn, inspect.getdoc(fn) or ""))
+        checks.append(Check(topic, name, float(points), key, used, fn, inspect.getdoc(fn) or "", more))
         return fn
 
     return deco
@@ -115,15 +127,32 @@ def load_all() -> dict[str, list[Check]]:
     return REGISTRY
 
 
+def _grading(key: str) -> list[Check]:
+    """The checks that grade exercise ``key``; when none names it (a helper
+    with its own solution region, say), those of the exercises with the same
+    number in the exercise table (the same notebook section)."""
+    load_all()
+    topic = key.split(".", 1)[0]
+    direct = [c for c in REGISTRY.get(topic, []) if key in c.grades]
+    if direct or key not in EXERCISES:
+        return direct
+    number = EXERCISES[key].number
+    return [c for c in REGISTRY.get(topic, []) if any(
+        EXERCISES[g].number == number for g in c.grades if g in EXERCISES)]
+
+
 def select(topics=None, exercises=None) -> list[Check]:
     """Checks of the given topics and/or grading the given exercises, in order."""
     load_all()
+    wanted = None
+    if exercises is not None:
+        wanted = {c.full_name for k in exercises for c in _grading(k)}
     out = []
     for topic in TOPICS:
         if topics is not None and topic not in topics:
             continue
         for c in REGISTRY.get(topic, []):
-            if exercises is not None and c.exercise not in exercises:
+            if wanted is not None and c.full_name not in wanted:
                 continue
             out.append(c)
     return out
@@ -135,13 +164,9 @@ def topic_points() -> dict[str, float]:
 
 
 def exercise_checks() -> dict[str, list[str]]:
-    """Exercise key -> names of the checks that grade it."""
-    load_all()
-    out = {k: [] for k in EXERCISES}
-    for t in TOPICS:
-        for c in REGISTRY.get(t, []):
-            out[c.exercise].append(c.full_name)
-    return out
+    """Exercise key -> names of the checks that grade it (what
+    ``autograder.cell.hidden(key, points)`` runs)."""
+    return {k: [c.full_name for c in _grading(k)] for k in EXERCISES}
 
 
 # ------------------------------------------------------------------ formatting

@@ -320,7 +320,7 @@ def rmsprop_weight_decay(ctx):
 # ----------------------------------------------------------------------- Adam
 
 
-@check("adam", 2.5, "Adam.step")
+@check("adam", 2.5, "Adam.step", also=("Adam._update",))
 def adam(ctx):
     """Adam with bias correction (PyTorch Adam), default and given hyperparameters, several steps."""
     params, grads = _problem(ctx, steps=6)
@@ -328,14 +328,14 @@ def adam(ctx):
     run_optimizer(ctx, "Adam", params, grads, ADAM_MISTAKES, lr=0.1, beta1=0.8, beta2=0.99)
 
 
-@check("adam_tiny_gradients", 1, "Adam.step")
+@check("adam_tiny_gradients", 1, "Adam.step", also=("Adam._update",))
 def adam_tiny_gradients(ctx):
     """Adam with gradients of order 1e-8, where eps outside sqrt(v_hat) matters."""
     params, grads = _problem(ctx, k=1, steps=4, gscale=1e-8)
     run_optimizer(ctx, "Adam", params, grads, ADAM_MISTAKES, lr=0.01)
 
 
-@check("adam_weight_decay", 0.5, "Adam.step")
+@check("adam_weight_decay", 0.5, "Adam.step", also=("Adam._update",))
 def adam_weight_decay(ctx):
     """Adam with weight decay added to the gradient (PyTorch Adam)."""
     params, grads = _problem(ctx, steps=4)
