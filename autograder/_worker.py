@@ -431,6 +431,14 @@ def main():
     import traceback  # noqa: F401
 
     default_rng, frombuffer = np.random.default_rng, np.frombuffer
+    if cfg.get("die_with_parent"):
+        try:  # without bubblewrap's --die-with-parent: die with the grader all the same
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - best effort
+            pass
     seccomp = "disabled"
     if cfg.get("seccomp", True):
         try:

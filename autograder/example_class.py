@@ -216,40 +216,44 @@ STUDENTS = {
 }
 
 
-def available_assignments():
+def available_assignments(solutions=SOLUTIONS):
     """Assignments with a source notebook in solutions/."""
-    return [p.stem for p in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))]
+    return [p.stem for p in sorted(Path(solutions).glob("[0-9][0-9]_*.ipynb"))]
 
 
-def student_notebooks(assignments):
+def student_notebooks(assignments, solutions=SOLUTIONS):
     """``{assignment: notebook}``: the student versions, made from solutions/ by nbgrader's
     generate_assignment exactly as ``python -m autograder release`` makes notebooks/."""
+    from .grade import ensure_tools_on_path
     from .release import build_notebooks
 
+    ensure_tools_on_path()  # nbgrader runs `alembic` by name
     with tempfile.TemporaryDirectory() as tmp:
         for a in assignments:
-            shutil.copy(SOLUTIONS / f"{a}.ipynb", Path(tmp) / f"{a}.ipynb")
+            shutil.copy(Path(solutions) / f"{a}.ipynb", Path(tmp) / f"{a}.ipynb")
         texts = build_notebooks(Path(tmp))
     return {Path(name).stem: nbformat.reads(text, as_version=4) for name, text in texts.items()}
 
 
-def build(course, assignments=None, students=None):
+def build(course, assignments=None, students=None, solutions=SOLUTIONS):
     """Write the example submissions into ``course/submitted/``; returns ``[(student, assignment), ...]``.
 
     Existing submissions of the same students and assignments are replaced;
-    other students' folders are left alone.
+    other students' folders are left alone. ``solutions`` is the directory of
+    source notebooks (the repository's ``solutions/`` by default).
     """
-    course = Path(course)
-    if assignments is None:
-        assignments = [a for a in DEFAULT_ASSIGNMENTS if a in available_assignments()] or available_assignments()
+    course, solutions = Path(course), Path(solutions)
+    if not assignments:
+        known = available_assignments(solutions)
+        assignments = [a for a in DEFAULT_ASSIGNMENTS if a in known] or known
     students = list(STUDENTS) if students is None else list(students)
     unknown = [s for s in students if s not in STUDENTS]
     if unknown:
         raise ExampleError(f"unknown example students {unknown}; known: {', '.join(STUDENTS)}")
     for a in assignments:
-        if not (SOLUTIONS / f"{a}.ipynb").is_file():
-            raise ExampleError(f"no source notebook solutions/{a}.ipynb")
-    released = student_notebooks(assignments)
+        if not (solutions / f"{a}.ipynb").is_file():
+            raise ExampleError(f"no source notebook {solutions / a}.ipynb")
+    released = student_notebooks(assignments, solutions)
     made = []
     for student in students:
         _, package, mutate, answers = STUDENTS[student]
@@ -263,7 +267,7 @@ def build(course, assignments=None, students=None):
                 (dest / "nntricks" / name).write_text(text)
             nb = copy.deepcopy(released[a])
             if answers:
-                fill_answers(nb, nbformat.read(SOLUTIONS / f"{a}.ipynb", as_version=4))
+                fill_answers(nb, nbformat.read(solutions / f"{a}.ipynb", as_version=4))
             if mutate is not None:
                 nb = mutate(nb)
             nbformat.write(nb, dest / f"{a}.ipynb")

@@ -109,7 +109,7 @@ from .exercises import EXERCISES, TOPICS
 GRADER_VERSION = "1"
 STATE = ".autograder"
 CONFIG_MARKER = "# Written by `python -m autograder grade`"
-HIDDEN_CALL = re.compile(r"autograder\.cell\.hidden\(\s*(\[[^\]]*\])\s*,\s*([0-9.eE+-]+)\s*\)")
+HIDDEN_CALL = re.compile(r"autograder\.cell\.hidden\(\s*(\[[^\]]*\]|'[^']*'|\"[^\"]*\")\s*,\s*([0-9.eE+-]+)\s*\)")
 IGNORED = ("__pycache__", ".ipynb_checkpoints")
 CSV_FIELDS = ["student", "assignment", "status", "score", "max_score", "pending", "tests", "tests_max",
               "written", "written_max", "checks", "checks_max", "reason"]
@@ -154,6 +154,7 @@ def hidden_call(source):
         return None
     try:
         keys = ast.literal_eval(m.group(1))
+        keys = [keys] if isinstance(keys, str) else keys
         return [str(k) for k in keys], float(m.group(2))
     except (ValueError, SyntaxError):
         return None
@@ -498,11 +499,30 @@ def _notebook_notes(path):
     return notes
 
 
-def _restored_cells(log):
-    cells = set(re.findall(r"Missing grade cell (\S+) encountered", log or ""))
-    cells |= set(re.findall(r"Attribute 'checksum' for cell (\S+) has changed", log or ""))
-    cells |= set(re.findall(r"Attribute 'cell_type' for cell (\S+) has changed", log or ""))
-    return sorted(cells)
+def _cells_by_id(path):
+    """``{grade_id: (cell_type, source, is_solution)}`` of the nbgrader cells of a notebook file."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:
+        return None
+    out = {}
+    for c in nb.cells:
+        meta = c.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id"):
+            out[meta["grade_id"]] = (c.cell_type, c.source, bool(meta.get("solution")))
+    return out
+
+
+def restored_cells(settings, student, assignment):
+    """The released notebook's test cells that the student deleted or changed (nbgrader puts the
+    originals back from the gradebook; the feedback says so)."""
+    released = _cells_by_id(settings.root / "release" / assignment / f"{assignment}.ipynb") or {}
+    submitted = _cells_by_id(settings.root / "submitted" / student / assignment / f"{assignment}.ipynb")
+    if submitted is None:
+        return []
+    return [gid for gid, cell in released.items() if not cell[2] and submitted.get(gid) != cell]
 
 
 def merge_into_gradebook(settings, student, assignment, checks):
@@ -516,7 +536,8 @@ def merge_into_gradebook(settings, student, assignment, checks):
             with gradebook(settings) as gb:
                 submission = gb.find_submission(assignment, student)
                 for snb in submission.notebooks:
-                    for g in sorted(snb.grades, key=lambda g: g.name):
+                    order = list(_cells_by_id(settings.root / "source" / assignment / f"{snb.name}.ipynb") or {})
+                    for g in sorted(snb.grades, key=lambda g: (order.index(g.name) if g.name in order else len(order), g.name)):
                         source = gb.find_source_cell(g.name, snb.name, assignment)
                         written = g.cell_type == "markdown" or _is_solution(gb, g.name, snb.name, assignment)
                         call = hidden_call(source.source) if not written else None
@@ -565,7 +586,7 @@ def grade_submission(settings, assignments, student, assignment):
         record["status"] = "failed"
         record["reason"] = failure_reason(log, result.get("error"))
     else:
-        record["restored"] = _restored_cells(log)
+        record["restored"] = restored_cells(settings, student, assignment)
         record["cells"] = merge_into_gradebook(settings, student, assignment, record["checks"])
         for nb_id in {c["notebook_id"] for c in record["cells"]} or {assignment}:
             record["notes"].update(_notebook_notes(settings.root / "autograded" / student / assignment / f"{nb_id}.ipynb"))
@@ -800,6 +821,12 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=sys.
     return final, errors
 
 
+def example_class_error():
+    from .example_class import ExampleError
+
+    return ExampleError
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder grade", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -812,22 +839,25 @@ def main(argv=None):
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per notebook cell (default 60)")
     parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's notebook HTML feedback")
+    parser.add_argument("--solutions", default=str(SOLUTIONS), help="directory of the source notebooks "
+                                                                    "(default: the repository's solutions/)")
     parser.add_argument("--example", action="store_true",
                         help="first write the synthetic example class (autograder/example_class.py) into the course")
     args = parser.parse_args(argv)
     course = Path(args.course or ("build/example_class" if args.example else "class")).resolve()
     settings = Settings(course=str(course), db_url=args.db or default_db_url(course), timeout=args.timeout,
-                        feedback=not args.no_feedback)
+                        feedback=not args.no_feedback, solutions=str(Path(args.solutions).resolve()))
     jobs = (os.cpu_count() or 1) if args.jobs == 0 else args.jobs
     try:
         if args.example:
             from . import example_class
 
-            made = example_class.build(course, assignments=args.assignment, students=args.student)
+            made = example_class.build(course, assignments=args.assignment, students=args.student,
+                                       solutions=settings.solutions)
             print(f"example class: {len({s for s, _ in made})} students x {len({a for _, a in made})} assignments "
                   f"written to {course / 'submitted'} (see {course / 'EXAMPLE_CLASS.md'})")
         rows, errors = run(settings, args.assignment, args.student, jobs=jobs, force=args.force)
-    except GradeError as e:
+    except (GradeError, example_class_error()) as e:
         print(f"grade: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -219,7 +219,7 @@ class Worker:
         cfg = {"req_fd": req_r, "resp_fd": resp_w, "sub_dir": sub_inside, "sys_path_append": site,
                "modules": self.modules, "cpu_seconds": self.limits.cpu_seconds,
                "memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
-               "nproc": 64, "read_roots": read_roots, "write_roots": write_roots}
+               "nproc": 64, "read_roots": read_roots, "write_roots": write_roots, "die_with_parent": not bwrap}
         if bwrap:
             cmd = [bwrap, *_bwrap_mounts(self.sub_dir)]
             for k, v in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():

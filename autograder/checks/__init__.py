@@ -484,7 +484,10 @@ class Ctx:
         p.emit(out)
         for _, _, r in leaves:
             p.emit(r)
-        values = self.run(p, label)
+        try:
+            values = self.run(p, label)
+        except StudentError as e:
+            raise StudentError(f"{e}. Inputs: {describe_inputs(named)}.") from None
         result, after = values[0], values[1:]
         for (path, before, _), now in zip(leaves, after):
             if not isinstance(now, np.ndarray) or now.shape != before.shape or not np.array_equal(
