@@ -156,7 +156,8 @@ def _bwrap_mounts(sub_dir: Path | None) -> list[str]:
     args += ["--ro-bind", str(WORKER_SCRIPT), "/opt/nntricks-grader/worker.py"]
     if sub_dir is not None:
         args += ["--ro-bind", str(sub_dir), "/sub"]
-    args += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    # a private /tmp, capped (a tmpfs lives in the host's memory)
+    args += ["--size", str(64 << 20), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
     return args
 
 
