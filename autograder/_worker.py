@@ -90,15 +90,21 @@ def _install_seccomp():
     if arch == 0xC000003E:
         emit(JGE, 0x40000000, "eperm", 0)  # x32 ABI
     for name in ("fork", "vfork", "execve", "execveat", "ptrace", "socket", "process_vm_readv",
-                 "process_vm_writev", "setrlimit", "prlimit64", "tkill", "setsid", "setpgid"):
+                 "process_vm_writev", "setrlimit", "tkill", "setsid", "setpgid"):
         if name in nr:
             emit(JEQ, nr[name], "eperm", 0)
     emit(JEQ, nr["clone3"], "enosys", 0)
     emit(JEQ, nr["clone"], "clone", 0)
     emit(JEQ, nr["kill"], "kill", 0)
     emit(JEQ, nr["tgkill"], "tgkill", 0)
+    emit(JEQ, nr["prlimit64"], "prlimit", 0)
     emit(RET, ALLOW)
     labels = {}
+    labels["prlimit"] = len(prog)  # reading a limit is fine (new_limit, args[2], is NULL), setting one is not
+    emit(LD, 32)
+    emit(JEQ, 0, 0, "eperm")
+    emit(LD, 36)
+    emit(JEQ, 0, "allow", "eperm")
     labels["clone"] = len(prog)
     emit(LD, 16)  # args[0], low 32 bits: clone flags
     emit(JSET, 0x00010000, "allow", "eperm")  # CLONE_THREAD: a thread is fine
@@ -281,6 +287,8 @@ def _encode(x, blobs, np, depth=0, budget=None):
         dt = np.dtype(t)
         if dt.kind in "biuf":
             return {"t": "npscalar", "dtype": dt.str, "v": x.item()}
+        if dt.kind == "U":
+            return {"t": "str", "v": str(x)[:200]}
         return {"t": "other", "type": _typename(x)}
     if t is np.ndarray:
         dt = x.dtype
@@ -326,9 +334,17 @@ class _Scorer:
         self.table = dict(table)
         self.calls = []
 
+    @staticmethod
+    def _plain(v):
+        """numpy scalars (from np.array(values), meshgrid, ...) as Python values."""
+        if type(v).__module__ == "numpy" and hasattr(v, "item") and getattr(v, "ndim", 1) == 0:
+            return v.item()
+        return v
+
     def __call__(self, *args, **kwargs):
         if args:
             raise TypeError("fit_and_score takes keyword arguments only (fit_and_score(**params))")
+        kwargs = {k: self._plain(v) for k, v in kwargs.items()}
         self.calls.append(json.dumps(sorted((str(k), v if isinstance(v, (int, float, str)) else repr(v))
                                             for k, v in kwargs.items())))
         key = json.dumps(sorted([k, v] for k, v in kwargs.items()), default=repr)
