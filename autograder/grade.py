@@ -75,8 +75,9 @@ kill or Ctrl-C) skips every submission whose key matches and regrades the
 rest; ``--force`` regrades everything selected. Scores set by hand since are
 read back from the gradebook on every run.
 
-Parallel: ``--jobs N`` runs N worker processes, each with its own nbgrader
-instance (one kernel at a time each), taking submissions from a shared queue;
+Parallel: ``--jobs N`` runs N worker processes (forked, so nbgrader is
+imported once), each with its own nbgrader instance (one kernel at a time
+each), taking submissions from a shared queue;
 the gradebook (SQLite, 60 s busy timeout) is shared, students are created
 before the workers start, and a locked database is retried. Progress is one
 line per submission: ``[3/20] cleo 01_divergences: 11/15 (3 pending) 4.2 s``.
@@ -105,6 +106,11 @@ from pathlib import Path
 
 from . import ROOT, SOLUTIONS
 from .exercises import EXERCISES, TOPICS
+
+# jsonschema (imported by nbformat) imports the optional ``rfc3987_syntax`` for "iri" formats, which
+# builds a parser at import: 4 s per process here. Notebook schemas use no such format; skip it.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 GRADER_VERSION = "1"
 STATE = ".autograder"
@@ -745,10 +751,10 @@ def _worker_task(settings, assignments, student, assignment):
                 "reason": "the grader crashed:\n" + traceback.format_exc()}
 
 
-def run(settings, assignments=None, students=None, jobs=1, force=False, out=sys.stdout):
+def run(settings, assignments=None, students=None, jobs=1, force=False, out=None):
     """Grade the class; returns ``(rows, errors)`` (errors: grader crashes, not students' failures)."""
     def say(msg):
-        print(msg, file=out, flush=True)
+        print(msg, file=out or sys.stdout, flush=True)
 
     ensure_tools_on_path()
     tasks = discover(settings, assignments, students)
@@ -772,6 +778,11 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=sys.
             records[(s, a)] = old
         else:
             todo.append((s, a))
+    for s, a in discover(settings):  # not selected this time: keep what was graded before in grades.csv
+        if (s, a) not in records and (s, a) not in todo:
+            old = load_result(settings, s, a)
+            if old:
+                records[(s, a)] = old
     done_before = len(tasks) - len(todo)
     jobs = max(1, min(jobs, len(todo) or 1))
     say(f"grading {len(todo)} submission(s) of {len(tasks)} in {settings.root} with {jobs} worker(s)"
@@ -795,7 +806,8 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=sys.
         write_atomic(settings.root / "grades.csv", csv_text(rows.values()))
 
     if todo:
-        ctx = multiprocessing.get_context("spawn")
+        # fork: the workers inherit the imported nbgrader (no start-up cost); spawn where fork does not exist
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                  initargs=(settings, good)) as pool:
             futures = {pool.submit(_worker_task, settings, good, s, a): (s, a) for s, a in todo}

@@ -121,6 +121,17 @@ class TopicRun:
         self.forbidden_loaded: set[str] = set()
         self.through_init = False
         self.shared: dict = {}
+        self._spawned: Worker | None = None
+
+    def prestart(self):
+        """Spawn the worker now; it imports while the decider prepares."""
+        if self.worker is None and self._spawned is None and not self.import_failure:
+            w = Worker(self.sub_root, [f"nntricks.{self.topic}"], self.limits)
+            try:
+                w.spawn()
+            except OSError:
+                return
+            self._spawned = w
 
     def _ensure(self):
         if self.import_failure:
@@ -128,9 +139,12 @@ class TopicRun:
         if self.worker is not None:
             return
         module = f"nntricks.{self.topic}"
-        w = Worker(self.sub_root, [module], self.limits)
+        w, self._spawned = self._spawned, None
         try:
-            ready = w.start()
+            if w is None:
+                w = Worker(self.sub_root, [module], self.limits)
+                w.spawn()
+            ready = w.wait_ready()
         except WorkerFailure as e:
             self.import_failure = f"importing {module} failed: {e.message}"
             raise StudentError(self.import_failure) from None
@@ -208,9 +222,10 @@ class TopicRun:
             self.worker = None
 
     def close(self):
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+        for w in (self.worker, self._spawned):
+            if w is not None:
+                w.close()
+        self.worker = self._spawned = None
 
 
 def _result(check: Check, score: float, output: str) -> dict:
@@ -219,20 +234,23 @@ def _result(check: Check, score: float, output: str) -> dict:
             "tags": [check.topic, check.exercise]}
 
 
-def run_topic(topic: str, checks: list[Check], sub_root: Path | None, limits: Limits, static,
-              deadline: float | None, missing: str | None) -> tuple[list[dict], list[str], list[str]]:
+def _forbidden_message(topic, findings):
+    return (f"nntricks.{topic} earns nothing: it uses code that is not its own ("
+            + "; ".join(findings[:5]) + "). Work done by torch, jax, tensorflow, the autograder or "
+            "the reference is not graded: implement the exercises with numpy.")
+
+
+def run_topic(topic: str, checks: list[Check], run: "TopicRun | None",
+              missing: str | None) -> tuple[list[dict], list[str], list[str]]:
     """Results of one topic's checks, plus notes and internal errors."""
     if missing:
         return [_result(c, 0.0, missing) for c in checks], [], []
-    findings = staticscan.forbidden_for(static, topic)
+    findings = staticscan.forbidden_for(run.static, topic)
     if findings:
-        msg = (f"nntricks.{topic} earns nothing: it uses code that is not its own ("
-               + "; ".join(findings[:5]) + "). Work done by torch, jax, tensorflow, the autograder or "
-               "the reference is not graded: implement the exercises with numpy.")
-        return [_result(c, 0.0, msg) for c in checks], [], []
-    run = TopicRun(topic, sub_root, limits, static, deadline)
+        run.close()
+        return [_result(c, 0.0, _forbidden_message(topic, findings)) for c in checks], [], []
+    static = run.static
     results, errors = [], []
-    t0 = time.thread_time()
     try:
         for c in checks:
             ctx = Ctx(c, run)
@@ -253,8 +271,6 @@ def run_topic(topic: str, checks: list[Check], sub_root: Path | None, limits: Li
                 results.append(_result(c, c.points, "ok"))
     finally:
         run.close()
-    if os.environ.get("NNTRICKS_PROFILE"):
-        print(f"{topic}: decider cpu {time.thread_time() - t0:.3f}s", file=sys.stderr)
     notes = list(run.notes)
     if run.blocked:
         notes.append(f"nntricks.{topic}: the sandbox blocked: " + "; ".join(run.blocked[:8]))
@@ -307,16 +323,26 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
                 missing = f"the submission could not be copied: {e}"
             static = staticscan.scan(scratch / "nntricks") if missing is None else {}
         jobs = max(1, jobs or min(2, os.cpu_count() or 1))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            # the slowest topics first (heuristics imports scipy), for a better packing on few cores
-            order = sorted(by_topic, key=lambda t: (t != "heuristics", -len(by_topic[t])))
-            futures = {t: pool.submit(run_topic, t, by_topic[t], scratch, limits, static, deadline, missing)
-                       for t in order}
-            for t, f in futures.items():
-                res, topic_notes, errs = f.result()
-                results[t] = res
-                notes += topic_notes
-                errors += errs
+        # the slowest topics first (heuristics imports scipy), for a better packing on few cores
+        order = sorted(by_topic, key=lambda t: (t != "heuristics", -len(by_topic[t])))
+        runs = {t: TopicRun(t, scratch, limits, static, deadline) for t in order}
+        try:
+            if missing is None:
+                # Start every topic's worker at once: starting is mostly waiting (imports), so the
+                # starts overlap each other and the checks of the first topics.
+                for t in order:
+                    if not staticscan.forbidden_for(static, t):
+                        runs[t].prestart()
+            with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = {t: pool.submit(run_topic, t, by_topic[t], runs[t], missing) for t in order}
+                for t, f in futures.items():
+                    res, topic_notes, errs = f.result()
+                    results[t] = res
+                    notes += topic_notes
+                    errors += errs
+        finally:
+            for r in runs.values():
+                r.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     tests = [r for t in TOPICS for r in results.get(t, [])]

@@ -200,6 +200,12 @@ class Worker:
     def start(self) -> dict:
         """Start and import; returns the worker's ready message (which holds
         ``import_error`` when the student's package failed to import)."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (it imports numpy and the
+        student's module meanwhile); :meth:`wait_ready` completes the start."""
         bwrap = bwrap_path()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -248,8 +254,11 @@ class Worker:
         self._out_r = out_r
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
+        self._spawned_at = time.monotonic()
+
+    def wait_ready(self) -> dict:
         what = "starting and importing " + ", ".join(self.modules)
-        header, _ = self._receive(time.monotonic() + self.limits.import_timeout, what)
+        header, _ = self._receive(self._spawned_at + self.limits.import_timeout, what)
         if header.get("ready") is not True:
             self.kill()
             raise WorkerFailure("protocol", f"the worker's first answer was malformed while {what}")
