@@ -21,11 +21,11 @@ import time
 import traceback
 from pathlib import Path
 
-from . import staticscan
+from . import refimpl, staticscan
 from .checks import Check, Ctx, Fail, StudentError, select
 from .exercises import EXERCISES, TOPICS
 from .protocol import Program, ProtocolError, decode
-from .sandbox import Limits, Worker, WorkerFailure, bwrap_path, sandbox_kind, SANDBOX_WARNING
+from .sandbox import SANDBOX_WARNING, Limits, Worker, WorkerFailure, Zygote, ZygoteError, bwrap_path, sandbox_kind
 
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".mypy_cache", ".pytest_cache"}
 _NATIVE = {".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll"}
@@ -109,8 +109,10 @@ def describe_exception(info: dict, label: str, limits: Limits) -> str:
 class TopicRun:
     """The checks of one topic against one (restartable) worker."""
 
-    def __init__(self, topic: str, sub_root: Path, limits: Limits, static, deadline: float | None):
+    def __init__(self, topic: str, sub_root: Path, limits: Limits, static, deadline: float | None,
+                 zygote: Zygote | None = None):
         self.topic, self.sub_root, self.limits = topic, sub_root, limits
+        self.zygote = zygote
         self.static = static
         self.deadline = deadline
         self.worker: Worker | None = None
@@ -126,7 +128,7 @@ class TopicRun:
     def prestart(self):
         """Spawn the worker now; it imports while the decider prepares."""
         if self.worker is None and self._spawned is None and not self.import_failure:
-            w = Worker(self.sub_root, [f"nntricks.{self.topic}"], self.limits)
+            w = Worker(self.sub_root, [f"nntricks.{self.topic}"], self.limits, self.zygote)
             try:
                 w.spawn()
             except OSError:
@@ -142,7 +144,7 @@ class TopicRun:
         w, self._spawned = self._spawned, None
         try:
             if w is None:
-                w = Worker(self.sub_root, [module], self.limits)
+                w = Worker(self.sub_root, [module], self.limits, self.zygote)
                 w.spawn()
             ready = w.wait_ready()
         except WorkerFailure as e:
@@ -325,9 +327,21 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
         jobs = max(1, jobs or min(2, os.cpu_count() or 1))
         # the slowest topics first (heuristics imports scipy), for a better packing on few cores
         order = sorted(by_topic, key=lambda t: (t != "heuristics", -len(by_topic[t])))
-        runs = {t: TopicRun(t, scratch, limits, static, deadline) for t in order}
+        zygote = None
+        if missing is None and by_topic:
+            try:
+                zygote = Zygote(scratch, limits)
+            except (OSError, ZygoteError):
+                zygote = None  # every worker then starts its own interpreter
+        runs = {t: TopicRun(t, scratch, limits, static, deadline, zygote) for t in order}
         try:
             if missing is None:
+                # The reference's modules load here while the zygote starts in its own process.
+                for t in order:
+                    try:
+                        refimpl.module(t)
+                    except Exception:  # noqa: BLE001 - the checks that need it will report it
+                        pass
                 # Start every topic's worker at once: starting is mostly waiting (imports), so the
                 # starts overlap each other and the checks of the first topics.
                 for t in order:
@@ -343,6 +357,8 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
         finally:
             for r in runs.values():
                 r.close()
+            if zygote is not None:
+                zygote.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     tests = [r for t in TOPICS for r in results.get(t, [])]

@@ -184,9 +184,10 @@ class Worker:
     """One sandboxed worker process that imports ``modules`` of the student's
     package copied in ``sub_dir`` (which contains ``nntricks/``)."""
 
-    def __init__(self, sub_dir: Path, modules: list[str], limits: Limits):
+    def __init__(self, sub_dir: Path, modules: list[str], limits: Limits, zygote: "Zygote | None" = None):
         self.sub_dir, self.modules, self.limits = Path(sub_dir), list(modules), limits
-        self.proc: subprocess.Popen | None = None
+        self.zygote = zygote
+        self.proc: "subprocess.Popen | _ZygoteChild | None" = None
         self.ready: dict = {}
         self._req_id = 0
         self._output = bytearray()
@@ -205,42 +206,26 @@ class Worker:
 
     def spawn(self) -> None:
         """Start the process without waiting for it (it imports numpy and the
-        student's module meanwhile); :meth:`wait_ready` completes the start."""
+        student's module meanwhile); :meth:`wait_ready` completes the start.
+        With a :class:`Zygote`, the worker is forked from it (much cheaper)."""
         bwrap = bwrap_path()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
-        if bwrap:
-            sub_inside, site = "/sub", ["/opt/nntricks-site"]
-            read_roots = ["/sub", "/usr", "/lib", "/lib64", str(_stdlib_prefix()), "/opt/nntricks-site",
-                          "/opt/nntricks-grader", "/dev", "/proc", "/etc"]
-            write_roots = ["/tmp"]
-        else:
-            sub_inside, site = str(self.sub_dir), [str(site_packages())]
-            work = self.sub_dir / "work"
-            work.mkdir(exist_ok=True)
-            read_roots = [str(self.sub_dir), "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
-                          str(Path(sys.prefix).resolve()), str(WORKER_SCRIPT.parent / "_worker.py"),
-                          "/dev", "/proc", "/etc"]
-            write_roots = [str(work)]
-        cfg = {"req_fd": req_r, "resp_fd": resp_w, "sub_dir": sub_inside, "sys_path_append": site,
-               "modules": self.modules, "cpu_seconds": self.limits.cpu_seconds,
-               "memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes,
-               "nproc": 64, "read_roots": read_roots, "write_roots": write_roots, "die_with_parent": not bwrap}
-        if bwrap:
-            cmd = [bwrap, *_bwrap_mounts(self.sub_dir)]
-            for k, v in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
-                cmd += ["--setenv", k, v]
-            cmd += ["--", str(_python()), "-S", "-B", "-P", "/opt/nntricks-grader/worker.py", json.dumps(cfg)]
-            env, cwd = {}, "/"
-        else:
-            work = str(self.sub_dir / "work")
-            cmd = [str(_python()), "-S", "-B", "-P", str(WORKER_SCRIPT), json.dumps(cfg)]
-            env, cwd = {**_ENV, "HOME": work, "TMPDIR": work}, work
+        cfg = dict(_base_config(self.sub_dir, bwrap), modules=self.modules, cpu_seconds=self.limits.cpu_seconds,
+                   memory_bytes=self.limits.memory_bytes, file_bytes=self.limits.file_bytes, nproc=64)
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=(req_r, resp_w), start_new_session=True, env=env,
-                                         cwd=cwd, close_fds=True)
+            if self.zygote is not None and self.zygote.alive:
+                try:
+                    self.proc = _ZygoteChild(self.zygote, self.zygote.spawn(cfg, [req_r, resp_w, out_w]))
+                except ZygoteError:
+                    self.proc = None
+            if self.proc is None:
+                cfg.update(req_fd=req_r, resp_fd=resp_w)
+                cmd, env, cwd = _command(self.sub_dir, bwrap, cfg)
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                             pass_fds=(req_r, resp_w), start_new_session=True, env=env,
+                                             cwd=cwd, close_fds=True)
         except BaseException:
             for fd in (req_w, resp_r, out_r):
                 os.close(fd)
@@ -292,10 +277,13 @@ class Worker:
         if self.proc is None:
             return
         self._killed_by_us = True
-        for fn in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+        proc = self.proc
+        # a forked child's pid lives in the sandbox's namespace: only the zygote may use it
+        fns = [proc.kill] if isinstance(proc, _ZygoteChild) else [lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill]
+        for fn in fns:
             try:
                 fn()
-            except (ProcessLookupError, PermissionError, OSError):
+            except (ProcessLookupError, PermissionError, OSError, ZygoteError):
                 pass
 
     def _close_fd(self, name: str):
@@ -341,7 +329,8 @@ class Worker:
         if self._output_exceeded:
             return (f"killed: it printed more than {self.limits.output_bytes >> 20} MB while {what} "
                     "(remove the prints from your functions)")
-        sig = -rc if rc < 0 else (rc - 128 if bwrap_path() and rc > 128 else None)
+        wrapped = bwrap_path() and not isinstance(self.proc, _ZygoteChild)  # bwrap reports a signal as 128 + n
+        sig = -rc if rc < 0 else (rc - 128 if wrapped and rc > 128 else None)
         if sig:
             text = _SIGNAL_MEANING.get(sig, "killed by signal {sig}")
             return text.format(cpu=self.limits.cpu_seconds, mem=_human(self.limits.memory_bytes),
@@ -402,6 +391,150 @@ class Worker:
             raise WorkerFailure("protocol", f"the worker answered out of turn while {what}; did your code "
                                             "write to a file descriptor it does not own?")
         return answer, out_blobs
+
+
+def _base_config(sub_dir: Path, bwrap) -> dict:
+    """What a worker (or the zygote) needs to know about its surroundings."""
+    if bwrap:
+        site = ["/opt/nntricks-site"]
+        return {"sub_dir": "/sub", "sys_path_append": site, "die_with_parent": False,
+                "read_roots": ["/sub", "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
+                               "/opt/nntricks-grader", "/dev", "/proc", "/etc"],
+                "write_roots": ["/tmp"]}
+    site = [str(site_packages())]
+    work = Path(sub_dir) / "work"
+    work.mkdir(exist_ok=True)
+    return {"sub_dir": str(sub_dir), "sys_path_append": site, "die_with_parent": True,
+            "read_roots": [str(sub_dir), "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
+                           str(Path(sys.prefix).resolve()), str(WORKER_SCRIPT), "/dev", "/proc", "/etc"],
+            "write_roots": [str(work)]}
+
+
+def _command(sub_dir: Path, bwrap, cfg: dict):
+    """The command line, environment and working directory of a sandboxed worker script."""
+    if bwrap:
+        cmd = [bwrap, *_bwrap_mounts(Path(sub_dir))]
+        for k, v in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
+            cmd += ["--setenv", k, v]
+        cmd += ["--", str(_python()), "-S", "-B", "-P", "/opt/nntricks-grader/worker.py", json.dumps(cfg)]
+        return cmd, {}, "/"
+    work = str(Path(sub_dir) / "work")
+    cmd = [str(_python()), "-S", "-B", "-P", str(WORKER_SCRIPT), json.dumps(cfg)]
+    return cmd, {**_ENV, "HOME": work, "TMPDIR": work}, work
+
+
+class ZygoteError(Exception):
+    """The zygote does not answer; workers are then started directly."""
+
+
+class Zygote:
+    """A trusted process in the sandbox that imports numpy once and forks the
+    workers of one submission (see ``_worker._zygote``): starting a worker then
+    costs a fork instead of an interpreter and a numpy import. Every worker
+    still installs its own limits, seccomp filter and audit hook before it
+    imports the student's code. Thread-safe."""
+
+    def __init__(self, sub_dir: Path, limits: Limits, preload=()):
+        import socket
+
+        bwrap = bwrap_path()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cfg = dict(_base_config(Path(sub_dir), bwrap), mode="zygote", ctl_fd=child.fileno(), preload=list(preload))
+        cmd, env, cwd = _command(Path(sub_dir), bwrap, cfg)
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, pass_fds=(child.fileno(),),
+                                         start_new_session=True, env=env, cwd=cwd, close_fds=True)
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.sock, self.lock, self.alive = parent, threading.Lock(), True
+        self._ready, self._import_timeout = False, limits.import_timeout
+
+    def _wait_ready(self) -> None:
+        """Called under the lock by the first request: the zygote starts while the decider works."""
+        try:
+            self.sock.settimeout(self._import_timeout)
+            if json.loads(self.sock.recv(1 << 16) or b"{}").get("ready") is not True:
+                raise ZygoteError("the zygote did not start")
+        except (OSError, ValueError, ZygoteError) as e:
+            self.alive = False
+            raise ZygoteError(str(e)) from None
+        self._ready = True
+
+    def _request(self, cmd: dict, fds=(), timeout: float = 30.0) -> dict:
+        import socket
+
+        with self.lock:
+            if not self.alive:
+                raise ZygoteError("the zygote is gone")
+            if not self._ready:
+                self._wait_ready()
+            try:
+                self.sock.settimeout(timeout)
+                socket.send_fds(self.sock, [json.dumps(cmd).encode()], list(fds))
+                reply = json.loads(self.sock.recv(1 << 16))
+            except (OSError, ValueError) as e:
+                self.alive = False
+                raise ZygoteError(str(e)) from None
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            raise ZygoteError(f"the zygote refused {cmd.get('cmd')}")
+        return reply
+
+    def spawn(self, cfg: dict, fds) -> int:
+        pid = self._request({"cmd": "spawn", "cfg": cfg}, fds).get("pid")
+        if not isinstance(pid, int):
+            raise ZygoteError("no pid")
+        return pid
+
+    def kill(self, pid: int) -> None:
+        self._request({"cmd": "kill", "pid": pid})
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        status = self._request({"cmd": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 30).get("status")
+        return status if isinstance(status, int) else None
+
+    def close(self) -> None:
+        self.alive = False
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            for fn in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+                try:
+                    fn()
+                except OSError:
+                    pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+class _ZygoteChild:
+    """The part of ``subprocess.Popen``'s interface the Worker uses, for a worker forked by a zygote."""
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote, self.pid, self.returncode = zygote, pid, None
+
+    def kill(self):
+        self.zygote.kill(self.pid)
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            try:
+                status = self.zygote.wait(self.pid, 30.0 if timeout is None else float(timeout))
+            except ZygoteError:
+                status = -signal.SIGKILL  # the zygote is gone, and its children with it
+            if status is None:
+                raise subprocess.TimeoutExpired("worker", timeout)
+            self.returncode = status
+        return self.returncode
 
 
 def _human(n: int) -> str:

@@ -12,7 +12,7 @@ import pytest
 from autograder import checks, protocol, runner, staticscan
 from autograder.checks import ANY, DOCUMENTED_POINTS, Mistake, diagnose, find_mistake, mismatch
 from autograder.exercises import EXERCISES, TOPICS
-from autograder.sandbox import Limits, Worker, WorkerFailure
+from autograder.sandbox import Limits, Worker, WorkerFailure, Zygote
 
 # ------------------------------------------------------------------ registry
 
@@ -204,7 +204,9 @@ def tiny_package(tmp_path):
         "def spin(*a):\n    while True:\n        pass\n"
         "def cpu(*a):\n    x = 0\n    while True:\n        x += 1\n"
         "def big(*a):\n    return np.ones(5 << 20)\n"
-        "def fork(*a):\n    import ctypes\n    return ctypes.CDLL(None).fork()\n")
+        "def fork(*a):\n    import ctypes\n    return ctypes.CDLL(None).fork()\n"
+        "def bye(*a):\n    os._exit(5)\n"
+        "def parent(*a):\n    import signal\n    os.kill(os.getppid(), signal.SIGKILL)\n")
     return tmp_path
 
 
@@ -249,5 +251,39 @@ def test_worker_refuses_native_forks_and_huge_answers(tiny_package):
         assert answer["error"]["type"] == "PermissionError"
         _, values = _call(w, "big")
         assert isinstance(values[0], np.ndarray) and values[0].size == 5 << 20
+    finally:
+        w.close()
+
+
+def test_workers_forked_by_a_zygote(tiny_package):
+    limits = Limits(call_timeout=1.0, cpu_seconds=1)
+    zygote = Zygote(tiny_package, limits)
+    try:
+        w = Worker(tiny_package, ["nntricks.divergences"], limits, zygote)
+        assert w.start()["seccomp"] == "ok"
+        assert _call(w, "l2", np.ones((2, 3)), np.zeros((2, 3)))[1] == [1.5]
+        answer, _ = _call(w, "parent")  # the zygote is the parent: it cannot be killed
+        assert answer["error"]["type"] == "PermissionError"
+        with pytest.raises(WorkerFailure) as e:
+            _call(w, "bye")
+        assert e.value.kind == "died" and "status 5" in e.value.message
+        w = Worker(tiny_package, ["nntricks.divergences"], Limits(call_timeout=30.0, cpu_seconds=1), zygote)
+        w.start()
+        with pytest.raises(WorkerFailure) as e:
+            _call(w, "cpu")
+        assert "CPU time limit" in e.value.message
+        w = Worker(tiny_package, ["nntricks.divergences"], limits, zygote)
+        w.start()
+        with pytest.raises(WorkerFailure) as e:
+            _call(w, "spin")
+        assert e.value.kind == "timeout"
+        assert zygote.alive
+    finally:
+        zygote.close()
+    w = Worker(tiny_package, ["nntricks.divergences"], limits, zygote)  # a dead zygote: started directly
+    w.start()
+    try:
+        assert _call(w, "l2", np.ones((2, 3)), np.zeros((2, 3)))[1] == [1.5]
+        assert not isinstance(w.proc, type(None)) and w.proc.__class__.__name__ == "Popen"
     finally:
         w.close()
