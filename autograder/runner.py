@@ -1,7 +1,8 @@
 """Grade one submission: copy it, scan it, run every topic's checks against a
 sandboxed worker, and collect a Gradescope-style result.
 
-One worker per topic imports only that topic's module. A worker that hangs,
+One worker per topic imports only that topic's module (all of them forked at the
+start by the submission's zygote, see ``autograder.sandbox``). A worker that hangs,
 dies, prints too much or breaks the protocol costs the check it was running
 (the message says which limit), is restarted for the next check, and an
 exercise that timed out once is not run again (its later checks fail at once

@@ -21,6 +21,13 @@ The worker (``autograder/_worker.py``) is started with:
 
 Where bubblewrap is missing or does not work (e.g. in a container without user
 namespaces), a loud warning is given and the limits alone apply.
+
+To start quickly, the workers of one submission are forked by a :class:`Zygote`
+started in the same sandbox, which imports numpy once (a fork costs
+milliseconds, an interpreter with numpy a few hundred); each forked worker
+installs its own limits, seccomp filter and audit hook before it imports the
+student's code, and the zygote itself never runs student code. If the zygote
+is unavailable, each worker is started as its own sandboxed interpreter.
 """
 
 from __future__ import annotations
