@@ -99,7 +99,8 @@ def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = (), a
     """Register a check of the calling module's topic. ``exercise`` is what it
     grades, ``uses`` what else it calls, ``also`` further exercises it grades
     (keys of the exercise table, with or without the topic prefix). Keys
-    missing from the table are dropped from ``also`` (the table may change)."""
+    missing from the table are dropped from ``uses`` and ``also`` (the table
+    may change); ``exercise`` must exist."""
 
     def deco(fn):
         topic = fn.__module__.rsplit(".", 1)[-1]
@@ -107,10 +108,10 @@ def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = (), a
         def full(k):
             return k if k.split(".", 1)[0] in TOPICS else f"{topic}.{k}"
 
-        key, used = full(exercise), tuple(full(u) for u in uses)
-        for k in (key, *used):
-            if k not in EXERCISES:
-                raise KeyError(f"check {topic}.{name}: unknown exercise {k}")
+        key = full(exercise)
+        if key not in EXERCISES:
+            raise KeyError(f"check {topic}.{name}: unknown exercise {key}")
+        used = tuple(full(u) for u in uses if full(u) in EXERCISES)
         more = tuple(full(a) for a in also if full(a) in EXERCISES)
         checks = REGISTRY.setdefault(topic, [])
         if any(c.name == name for c in checks):
