@@ -42,8 +42,9 @@ def histograms(activations, axes=None, title=None, bins=50, range=(-1, 1)):
     if axes is None:
         axes = plt.subplots(1, len(activations), figsize=(2.2 * len(activations), 2.2), sharey=True)[1]
     for i, (ax, a) in enumerate(zip(np.atleast_1d(axes), activations)):
-        ax.hist(np.ravel(a), bins=bins, range=range, color="C0")
-        ax.set_title(f"layer {i + 1}\nstd {np.std(a):.3f}", fontsize=9)
+        counts, edges = np.histogram(np.ravel(a), bins=bins, range=range)
+        ax.stairs(counts, edges, fill=True, color="C0")  # one patch, fast for many panels
+        ax.set_title(f"layer {i + 1}\nstd {np.std(a):.2g}", fontsize=9)
         ax.set_yticks([])
     if title:
         np.atleast_1d(axes)[0].figure.suptitle(title, y=1.08)
