@@ -9,7 +9,6 @@ import itertools
 import math
 
 import numpy as np
-from scipy import ndimage
 
 
 def clip_by_value(grads, theta=5.0):
@@ -138,6 +137,8 @@ def grid_search(fit_and_score, grid):
 # ---- Data augmentation for images of shape (N, H, W) (provided, not graded) ----
 
 def _affine(images, matrices, offsets):
+    from scipy import ndimage  # imported here: scipy costs a second at start-up and only augmentation needs it
+
     out = np.empty_like(images, dtype=float)
     for n, (A, o) in enumerate(zip(matrices, offsets)):
         out[n] = ndimage.affine_transform(images[n], A, offset=o, order=1, mode="constant", cval=0.0)
