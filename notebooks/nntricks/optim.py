@@ -143,8 +143,10 @@ class Adam(Optimizer):
         eps: added to ``sqrt(v_hat)``.
         weight_decay: L2 coefficient added to the gradient (see AdamW for the decoupled form).
 
-    Trap: without the bias correction, ``m`` and ``v`` start at 0 and the first
-    steps are far too small (``m`` is ``(1 - beta1) g`` after one step).
+    Trap: ``m`` and ``v`` start at 0, so early on they underestimate the
+    moments (after one step ``m = (1 - beta1) g``, ``v = (1 - beta2) g^2``).
+    Without the correction the first steps have the wrong size: for a steady
+    gradient ``lr (1 - beta1^t) / sqrt(1 - beta2^t)``, about 3 ``lr`` at ``t = 1``.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):

@@ -5,6 +5,7 @@
 ``Axes`` (a new figure when ``ax`` is None) and returns it."""
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import LogNorm
 import numpy as np
 
 
@@ -70,16 +71,20 @@ def images(imgs, labels=None, ncols=10, title=None):
     return axes
 
 
-def heatmap(values, rows, cols, row_label, col_label, ax=None, title=None, fmt="{:.3f}"):
-    """A table of numbers (``values[i, j]`` for ``rows[i]``, ``cols[j]``) as a coloured grid, best (lowest) darkest."""
+def heatmap(values, rows, cols, row_label, col_label, ax=None, title=None, fmt="{:.3f}", log=False):
+    """A table of numbers (``values[i, j]`` for ``rows[i]``, ``cols[j]``) as a coloured grid, best (lowest) darkest.
+
+    ``log=True`` colours on a log scale, so that one diverged run does not flatten the others.
+    """
     ax = _ax(ax, (1.2 * len(cols) + 1.5, 0.8 * len(rows) + 1.2))
     values = np.asarray(values, dtype=float)
-    im = ax.imshow(values, cmap="viridis_r")
+    norm = LogNorm(np.nanmin(values), np.nanmax(values)) if log else None
+    im = ax.imshow(values, cmap="viridis", norm=norm)
     ax.set_xticks(range(len(cols)), [str(c) for c in cols])
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                color="white" if v < np.nanmedian(values) else "black")
+                color="white" if v < np.nanmedian(values) else "black")  # white on the dark (low) end
     ax.set(xlabel=col_label, ylabel=row_label, title=title)
     ax.figure.colorbar(im, ax=ax)
     return ax

@@ -65,7 +65,8 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
         lam: L2 penalty ``1/2 lam sum ||W||^2`` on the Linear weights (``model.weights()``).
         clip: ``("norm", max_norm)`` or ``("value", theta)`` gradient clipping.
         early_stopping: an :class:`nntricks.heuristics.EarlyStopping`, fed the
-            validation loss each epoch; the best epoch's parameters are restored at the end.
+            validation loss each epoch; the best epoch's parameters (and batch-norm
+            running statistics) are restored at the end.
         augment: ``augment(X_batch, rng) -> X_batch`` applied to each training minibatch.
         rng: ``numpy.random.Generator`` for shuffling and augmentation.
         progress: show a progress bar.
@@ -80,42 +81,50 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
     history = History(train_loss=[], val_loss=[], train_acc=[], val_acc=[], best_epoch=None)
     params = model.params()
     weights = model.weights() if lam else []
-    best_params = None
+    best = None
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stdout, leave=False)
-    for epoch in bar:
-        for idx in batches(len(X), batch_size, rng):
-            xb = X[idx] if augment is None else augment(X[idx], rng)
-            z = model.forward(xb, train=True)
-            model.backward(loss[1](z, d[idx]))
-            grads = model.grads()
-            if lam:
-                extra = {id(W): g for W, g in zip(weights, regularization.l2_penalty_grad(weights, lam))}
-                grads = [g + extra[id(p)] if id(p) in extra else g for p, g in zip(params, grads)]
-            if clip is not None:
-                kind, threshold = clip
-                grads = (heuristics.clip_by_norm(grads, threshold)[0] if kind == "norm"
-                         else heuristics.clip_by_value(grads, threshold))
-            optimizer.step(grads)
-        for name, split in (("train", train), ("val", val)):
-            if split is not None:
-                l, a = evaluate(model, split, loss)
-                history[f"{name}_loss"].append(l)
-                history[f"{name}_acc"].append(a)
-        postfix = {"loss": history["train_loss"][-1]}
-        if val is not None:
-            postfix["val_loss"] = history["val_loss"][-1]
-        bar.set_postfix(postfix)
-        if on_epoch is not None:
-            on_epoch(epoch, model, history)
-        if early_stopping is not None and val is not None:
-            stop = early_stopping.step(history["val_loss"][-1])
-            if early_stopping.best_epoch == epoch:
-                best_params = [p.copy() for p in params]
-            if stop:
-                break
-    if best_params is not None:
-        for p, best in zip(params, best_params):
-            p[...] = best
+    try:
+        for epoch in bar:
+            for idx in batches(len(X), batch_size, rng):
+                xb = X[idx] if augment is None else augment(X[idx], rng)
+                z = model.forward(xb, train=True)
+                model.backward(loss[1](z, d[idx]))
+                grads = model.grads()
+                if lam:
+                    extra = {id(W): g for W, g in zip(weights, regularization.l2_penalty_grad(weights, lam))}
+                    grads = [g + extra[id(p)] if id(p) in extra else g for p, g in zip(params, grads)]
+                if clip is not None:
+                    kind, threshold = clip
+                    grads = (heuristics.clip_by_norm(grads, threshold)[0] if kind == "norm"
+                             else heuristics.clip_by_value(grads, threshold))
+                optimizer.step(grads)
+            for name, split in (("train", train), ("val", val)):
+                if split is not None:
+                    l, a = evaluate(model, split, loss)
+                    history[f"{name}_loss"].append(l)
+                    history[f"{name}_acc"].append(a)
+            postfix = {"loss": history["train_loss"][-1]}
+            if val is not None:
+                postfix["val_loss"] = history["val_loss"][-1]
+            bar.set_postfix(postfix)
+            if on_epoch is not None:
+                on_epoch(epoch, model, history)
+            if early_stopping is not None and val is not None:
+                stop = early_stopping.step(history["val_loss"][-1])
+                if early_stopping.best_epoch == epoch:
+                    best = [a.copy() for a in _state(model)]
+                if stop:
+                    break
+    finally:
+        bar.close()  # also when student code raises mid-training, so that later bars print cleanly
+    if best is not None:
+        for a, saved in zip(_state(model), best):
+            a[...] = saved
         history["best_epoch"] = early_stopping.best_epoch
-    bar.close()
     return history
+
+
+def _state(model):
+    """The arrays that define a trained model: its parameters and any running statistics (batch norm)."""
+    stats = [getattr(layer, name, None) for layer in getattr(model, "layers", []) for name in ("running_mean", "running_var")]
+    return model.params() + [a for a in stats if isinstance(a, np.ndarray)]
