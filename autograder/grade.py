@@ -29,16 +29,19 @@ the synthetic class of :mod:`autograder.example_class`). What ``grade`` writes:
 - ``nbgrader_config.py``: the same settings for hand-run nbgrader commands
   (formgrader, export), unless a config not written by ``grade`` is already there.
 
-Per submission (a worker task): ``nbgrader autograde`` in-process with
-``OverwriteCells.add_missing_cells`` (deleted test cells come back; changed
-locked cells are restored from the gradebook), ``Autograde.exclude_overwriting``
-for every package file, the per-cell timeout, and the kernel's ``PYTHONPATH``
-holding only a link to this ``autograder`` package (so the test cells'
-``autograder.cell.hidden`` is importable and a student file cannot shadow it);
-never ``--no-execute``. Then the hidden checks of the notebook's topics on a
-scratch copy of the student's package (:func:`autograder.check.grade_package`,
-sandboxed); then the merge into the gradebook; then nbgrader's feedback.
-Submitted files are only ever read.
+Per submission (a worker task): first the hidden checks of the notebook's
+topics on a scratch copy of the student's package
+(:func:`autograder.check.grade_package`, sandboxed); then ``nbgrader
+autograde``, in-process, with ``OverwriteCells.add_missing_cells`` (deleted
+test cells come back; changed locked cells are restored from the gradebook),
+``Autograde.exclude_overwriting`` for every package file, the per-cell timeout,
+never ``--no-execute``, and the kernel's ``PYTHONPATH`` holding only a link to
+this ``autograder`` package (so the test cells' ``autograder.cell.hidden`` is
+importable and a student file cannot shadow it). The kernels import
+:mod:`autograder.kernel_hook` at start-up, so that ``hidden`` reads the check
+run just made instead of running the same checks again in a new sandbox per
+cell (``--rerun-checks-in-cells`` turns this off); then the merge into the
+gradebook; then nbgrader's feedback. Submitted files are only ever read.
 
 The merge (one grade per student and assignment, nothing counted twice):
 the grade is the sum over the notebook's graded cells, out of nbgrader's
@@ -49,7 +52,8 @@ maximum for the notebook.
   kernel produced (0 on any error or stderr output, else the float the cell
   returned) and ``f`` is the fraction of the hidden-check points for those
   exercise keys that the package earned in the grader's own sandboxed run.
-  The same checks run in the cell and in the grader; they count once, as a
+  The checks behind the cell and behind ``f`` are the same run (or, with
+  ``--rerun-checks-in-cells``, the same checks run twice); they count once, as a
   ceiling: a failing visible test still gives 0, and whatever a student's code
   does inside the kernel (patching ``hidden``, reading the reference through
   the kernel's file system) cannot raise a cell above what the isolated checks
@@ -115,6 +119,7 @@ if "jsonschema" not in sys.modules:
 GRADER_VERSION = "1"
 STATE = ".autograder"
 CONFIG_MARKER = "# Written by `python -m autograder grade`"
+KERNEL_HOOK_ENV = "NNTRICKS_PRECOMPUTED_CHECKS"  # autograder/kernel_hook.py reads it
 HIDDEN_CALL = re.compile(r"autograder\.cell\.hidden\(\s*(\[[^\]]*\]|'[^']*'|\"[^\"]*\")\s*,\s*([0-9.eE+-]+)\s*\)")
 IGNORED = ("__pycache__", ".ipynb_checkpoints")
 CSV_FIELDS = ["student", "assignment", "status", "score", "max_score", "pending", "tests", "tests_max",
@@ -134,6 +139,7 @@ class Settings:
     timeout: int = 60
     solutions: str = str(SOLUTIONS)
     feedback: bool = True
+    reuse_checks: bool = True  # test cells read the grader's check run (autograder/kernel_hook.py)
 
     @property
     def root(self) -> Path:
@@ -251,6 +257,8 @@ def nbgrader_settings(settings, assignments):
         "CourseDirectory.db_url": settings.db_url,
         "Execute.timeout": settings.timeout,
         "Execute.interrupt_on_timeout": True,
+        **({"Execute.extra_arguments": ['--IPKernelApp.exec_lines=["__import__(\'autograder.kernel_hook\')"]']}
+           if settings.reuse_checks else {}),
         "OverwriteCells.add_missing_cells": True,
         "Autograde.exclude_overwriting": {a: package_files(settings, a) for a in assignments},
         "Autograde.create_student": True,
@@ -279,7 +287,7 @@ def write_config_file(settings, assignments):
              "import os, sys", "c = get_config()  # noqa: F821",
              f"os.environ['PYTHONPATH'] = {str(kernel_path_dir(settings))!r}  # kernels import autograder.cell",
              f"sys.path.insert(0, {str(kernel_path_dir(settings))!r})  # nbgrader imports autograder.feedback"]
-    for name, value in nbgrader_settings(settings, assignments).items():
+    for name, value in nbgrader_settings(dataclasses.replace(settings, reuse_checks=False), assignments).items():
         lines.append(f"c.{name} = {value!r}")
     write_atomic(path, "\n".join(lines) + "\n")
     return True
@@ -585,9 +593,17 @@ def grade_submission(settings, assignments, student, assignment):
     sub = settings.root / "submitted" / student / assignment
     record = {"student": student, "assignment": assignment, "key": key, "status": "ok", "reason": None,
               "cells": [], "checks": None, "restored": [], "notes": {}}
-    result = _autograde(settings, assignments, student, assignment)
-    log = f"{result.get('log', '')}"
     record["checks"] = run_checks(sub, topics_of(assignment))
+    shared = None
+    if settings.reuse_checks and record["checks"] and record["checks"].get("tests"):
+        shared = settings.state / "checks" / student / f"{assignment}.json"
+        write_atomic(shared, json.dumps(record["checks"]))
+        os.environ[KERNEL_HOOK_ENV] = str(shared)
+    try:
+        result = _autograde(settings, assignments, student, assignment)
+    finally:
+        os.environ.pop(KERNEL_HOOK_ENV, None)
+    log = f"{result.get('log', '')}"
     if not result["success"]:
         record["status"] = "failed"
         record["reason"] = failure_reason(log, result.get("error"))
@@ -851,6 +867,9 @@ def main(argv=None):
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per notebook cell (default 60)")
     parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's notebook HTML feedback")
+    parser.add_argument("--rerun-checks-in-cells", action="store_true",
+                        help="let every test cell run its hidden checks again in its own sandbox, as under plain "
+                             "nbgrader (default: the cells reuse the grader's run of the same checks)")
     parser.add_argument("--solutions", default=str(SOLUTIONS), help="directory of the source notebooks "
                                                                     "(default: the repository's solutions/)")
     parser.add_argument("--example", action="store_true",
@@ -858,7 +877,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     course = Path(args.course or ("build/example_class" if args.example else "class")).resolve()
     settings = Settings(course=str(course), db_url=args.db or default_db_url(course), timeout=args.timeout,
-                        feedback=not args.no_feedback, solutions=str(Path(args.solutions).resolve()))
+                        feedback=not args.no_feedback, solutions=str(Path(args.solutions).resolve()),
+                        reuse_checks=not args.rerun_checks_in_cells)
     jobs = (os.cpu_count() or 1) if args.jobs == 0 else args.jobs
     try:
         if args.example:

@@ -198,3 +198,32 @@ def test_exercise_keys_of_the_checks_exist():
     res = grade_package(str(grade.ROOT / "reference"), topics=["divergences"])
     for t in res["tests"]:
         assert grade.check_key_of(t) and all(k in EXERCISES for k in grade.check_key_of(t)), t["name"]
+
+
+def test_kernel_hook_serves_the_graders_check_run(tmp_path):
+    """In a kernel started by `grade`, autograder.cell.hidden reads the grader's results file (here a
+    made-up one, so that a real run would give something else) instead of running the checks again."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from autograder import kernel_hook
+
+    assert kernel_hook.ENV == grade.KERNEL_HOOK_ENV
+    results = {"tests": [
+        {"name": "divergences.l2_values", "score": 1.0, "max_score": 4.0, "output": "made up", "topic": "divergences",
+         "tags": ["divergences", "divergences.l2"]},
+        {"name": "divergences.bce_values", "score": 0.0, "max_score": 4.0, "output": "x", "topic": "divergences",
+         "tags": ["divergences", "divergences.bce"]}]}
+    (tmp_path / "r.json").write_text(json.dumps(results))
+    code = ("__import__('autograder.kernel_hook'); import autograder.cell as c; "
+            "print(repr(c.hidden(['divergences.l2'], 2)))")
+    env = dict(os.environ, PYTHONPATH=str(grade.ROOT), **{kernel_hook.ENV: str(tmp_path / "r.json")})
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0.5"
+    assert "made up" in out.stdout
+    env.pop(kernel_hook.ENV)  # without the variable: nothing happens (no nntricks here: the real run says so)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "0.0" and "made up" not in out.stdout
