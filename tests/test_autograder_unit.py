@@ -272,7 +272,8 @@ def test_workers_forked_by_a_zygote(tiny_package):
         with pytest.raises(WorkerFailure) as e:
             _call(w, "cpu")
         assert "CPU time limit" in e.value.message
-        w = Worker(tiny_package, ["nntricks.divergences"], limits, zygote)
+        # a CPU budget far above the wall-clock limit, so that the wall clock is what stops the spin
+        w = Worker(tiny_package, ["nntricks.divergences"], Limits(call_timeout=1.0, cpu_seconds=30), zygote)
         w.start()
         with pytest.raises(WorkerFailure) as e:
             _call(w, "spin")
