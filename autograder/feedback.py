@@ -85,7 +85,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .4rem .6rem; margin: 
 
 
 def _fmt(x):
-    return "-" if x is None else (f"{x:g}" if isinstance(x, (int, float)) else html.escape(str(x)))
+    return "-" if x is None else (f"{round(x, 2):g}" if isinstance(x, (int, float)) else html.escape(str(x)))
 
 
 def _cls(score, points):

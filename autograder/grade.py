@@ -703,7 +703,7 @@ def csv_text(rows):
         out["checks"] = (r.get("checks") or {}).get("score")
         out["checks_max"] = (r.get("checks") or {}).get("max_score")
         for k in CSV_FIELDS:
-            out[k] = "" if out.get(k) is None else (f"{out[k]:g}" if isinstance(out[k], float) else out[k])
+            out[k] = "" if out.get(k) is None else (f"{round(out[k], 4):g}" if isinstance(out[k], float) else out[k])
         w.writerow(out)
     return buf.getvalue()
 
@@ -724,14 +724,18 @@ def write_reports(settings, rows):
                          student_report(student, [r]))
 
 
+def _num(x):
+    return f"{round(float(x), 2):g}"
+
+
 def line(i, n, row, seconds=None):
     who = f"[{i}/{n}] {row['student']} {row['assignment']}: "
     if row["status"] == "failed":
         text = f"FAILED ({row['reason']})"
     else:
-        text = f"{row['score']:g}/{row['max_score']:g}"
+        text = f"{_num(row['score'])}/{_num(row['max_score'])}"
         if row.get("pending"):
-            text += f" ({row['pending']:g} pending manual grading)"
+            text += f" ({_num(row['pending'])} pending manual grading)"
     if row.get("checks_error"):
         text += f" [checks did not run: {row['checks_error'].splitlines()[0]}]"
     return who + text + (f"  {seconds:.1f} s" if seconds is not None else "")

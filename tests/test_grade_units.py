@@ -227,3 +227,21 @@ def test_kernel_hook_serves_the_graders_check_run(tmp_path):
     env.pop(kernel_hook.ENV)  # without the variable: nothing happens (no nntricks here: the real run says so)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.stdout.strip().splitlines()[-1] == "0.0" and "made up" not in out.stdout
+
+
+def test_source_folder_must_hold_only_the_notebook(tmp_path):
+    """autograde copies every other file of source/<a>/ over each submission: refuse to run."""
+    sol = tmp_path / "solutions"
+    sol.mkdir()
+    (sol / "01_divergences.ipynb").write_text("{}")
+    pkg = tmp_path / "course" / "source" / "01_divergences" / "nntricks"
+    pkg.mkdir(parents=True)
+    (pkg / "divergences.py").write_text("# the solved package, by mistake\n")
+    settings = grade.Settings(course=str(tmp_path / "course"), db_url="sqlite://", solutions=str(sol))
+    with pytest.raises(grade.GradeError, match="must hold only 01_divergences.ipynb"):
+        grade.prepare(settings, ["01_divergences"], log=lambda *a: None)
+
+
+def test_no_submissions_is_a_usage_error(tmp_path, capsys):
+    assert grade.main(["--course", str(tmp_path)]) == 2
+    assert "no submissions" in capsys.readouterr().err
