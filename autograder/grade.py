@@ -604,6 +604,8 @@ def grade_submission(settings, assignments, student, assignment):
     finally:
         os.environ.pop(KERNEL_HOOK_ENV, None)
     log = f"{result.get('log', '')}"
+    if "KeyboardInterrupt" in f"{log}{result.get('error', '')}":
+        raise RuntimeError("interrupted while autograding")  # a grader error: not journaled, regraded next time
     if not result["success"]:
         record["status"] = "failed"
         record["reason"] = failure_reason(log, result.get("error"))
@@ -747,8 +749,10 @@ def line(i, n, row, seconds=None):
 def _worker_init(settings, assignments):
     """In each worker process: its output (nbgrader's log, the kernels' stderr) goes to
     ``.autograder/logs/worker-<pid>.log``, the kernels get their environment, nbgrader is imported once."""
+    import signal
     import warnings
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     logs = settings.state / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     fd = os.open(logs / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -840,7 +844,9 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
                         rec = {"student": s, "assignment": a, "status": "error",
                                "reason": f"a worker process died ({e}); see {settings.state / 'logs'}"}
                     finished(rec, rec.get("seconds"))
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # stop now: unfinished submissions are not journaled, a rerun grades them
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
