@@ -6,11 +6,12 @@ Two kinds of HTML end up in ``<course>/feedback/<student>/``:
   run with ``ClearHiddenTests`` (removes the hidden sections of the test cells)
   and :class:`StripTracebacks` (a traceback can quote hidden lines; in test
   cells only the exception's name and message are kept, with ANSI colours removed).
-- ``report.html`` (all assignments) and ``<assignment>/report.html`` (the same
-  section alone, released with nbgrader's feedback): the merged grade, per test
-  cell the exercise, the points and what went wrong (the visible test's
-  message, the hidden checks that failed with their hint), the written answers'
-  points or "awaiting manual grading", and for a failed grading the reason.
+- ``report.html`` (all assignments), and the same section for one assignment
+  at the top of nbgrader's notebook HTML (so that ``nbgrader release_feedback``
+  sends it): the merged grade, per test cell the exercise, the points and what
+  went wrong (the visible test's message, the hidden checks that failed with
+  their hint), the written answers' points or "awaiting manual grading", and
+  for a failed grading the reason.
 
 Everything shown passes through :func:`clean`, which drops Python traceback
 frames (``File "...", line N`` and the quoted source lines), removes ANSI
@@ -159,3 +160,27 @@ def student_report(student, rows, title="nntricks"):
                       *(assignment_section(r) for r in rows)])
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{e(title)}: {e(student)}</title>"
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+BEGIN_MARK, END_MARK = "<!-- nntricks-report -->", "<!-- /nntricks-report -->"
+
+
+def inject_report(page, row):
+    """nbgrader's feedback page with the assignment's section (:func:`assignment_section`) at the top of
+    its body, replacing a previous one."""
+    if BEGIN_MARK in page and END_MARK in page:
+        start, end = page.index(BEGIN_MARK), page.index(END_MARK) + len(END_MARK)
+        page = page[:start] + page[end:]
+    m = re.search(r"<body[^>]*>", page)
+    if not m:
+        return page
+    block = (f'{BEGIN_MARK}<div id="nntricks-report" style="max-width: 60rem; margin: 1rem auto; '
+             f'font-family: system-ui, sans-serif;"><style>{_scoped_css()}</style>'
+             f"{assignment_section(row)}</div>{END_MARK}")
+    return page[:m.end()] + block + page[m.end():]
+
+
+def _scoped_css():
+    rules = [r.strip() for r in CSS.strip().splitlines() if r.strip() and not r.strip().startswith("body")]
+    return " ".join("#nntricks-report " + r.replace(", ", ", #nntricks-report ").replace("} ", "} #nntricks-report ")
+                    for r in rules)

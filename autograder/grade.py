@@ -23,8 +23,9 @@ the synthetic class of :mod:`autograder.example_class`). What ``grade`` writes:
 - ``grades.csv``: one row per student and assignment (``status`` ``ok``,
   ``pending`` (written answers not graded by hand yet) or ``FAILED`` with the
   ``reason``), rewritten atomically after every submission.
-- ``feedback/<student>/report.html`` (and ``<assignment>/report.html`` plus
-  nbgrader's own notebook HTML): see :mod:`autograder.feedback`.
+- ``feedback/<student>/report.html``, and nbgrader's notebook HTML in
+  ``feedback/<student>/<assignment>/`` with the same report on top: see
+  :mod:`autograder.feedback`.
 - ``.autograder/results/<student>/<assignment>.json``: the journal (below).
 - ``nbgrader_config.py``: the same settings for hand-run nbgrader commands
   (formgrader, export), unless a config not written by ``grade`` is already there.
@@ -712,7 +713,7 @@ def csv_text(rows):
 
 def write_reports(settings, rows):
     """grades.csv and every student's feedback report."""
-    from .feedback import student_report
+    from .feedback import inject_report, student_report
 
     write_atomic(settings.root / "grades.csv", csv_text(rows))
     by_student = {}
@@ -721,9 +722,13 @@ def write_reports(settings, rows):
     for student, mine in by_student.items():
         mine.sort(key=lambda r: r["assignment"])
         write_atomic(settings.root / "feedback" / student / "report.html", student_report(student, mine))
-        for r in mine:
-            write_atomic(settings.root / "feedback" / student / r["assignment"] / "report.html",
-                         student_report(student, [r]))
+        for r in mine:  # the same section on top of nbgrader's notebook feedback (release_feedback sends it)
+            for page in (settings.root / "feedback" / student / r["assignment"]).glob("*.html"):
+                text = page.read_text(encoding="utf-8")
+                new = inject_report(text, r)
+                if new != text:
+                    page.chmod(0o644)
+                    write_atomic(page, new)
 
 
 def _num(x):

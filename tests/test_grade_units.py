@@ -245,3 +245,12 @@ def test_source_folder_must_hold_only_the_notebook(tmp_path):
 def test_no_submissions_is_a_usage_error(tmp_path, capsys):
     assert grade.main(["--course", str(tmp_path)]) == 2
     assert "no submissions" in capsys.readouterr().err
+
+
+def test_report_injected_once_into_nbgrader_feedback():
+    row = grade.summarize(_record([_cell("test_l2", keys=["divergences.l2"], points=2.0, notebook=0.0, trusted=0.0)],
+                                  CHECKS))
+    page = "<html><head></head><body class='x'><h1>nbgrader</h1></body></html>"
+    once = feedback.inject_report(page, row)
+    assert once.index('id="nntricks-report"') < once.index("<h1>nbgrader</h1>")
+    assert feedback.inject_report(once, row) == once
