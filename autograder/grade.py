@@ -414,7 +414,7 @@ def failure_reason(log, error):
         (r"DeadKernelError|Kernel died|kernel died", "the kernel died while running the notebook "
                                                     "(os._exit, a crash or running out of memory)"),
         (r"RuntimeError: Inconsistent checksums for cell (\S+)", "test cell {0} was changed in a way nbgrader cannot restore "
-                                                  "(e.g. its cell type): nbgrader refused the notebook"),
+                                                  "(its nbgrader metadata): nbgrader refused the notebook"),
         (r"became unresponsive|UnresponsiveKernelError", "the kernel hung and could not be interrupted"),
         (r"No notebooks were matched", "no notebook in the submission"),
         (r"No notebooks found", "the submitted notebook has a name the assignment does not know"),
