@@ -5,6 +5,7 @@ Commands (see DESIGN.md, "Command-line contract"):
   check       grade one nntricks package with the hidden checks
   grade       grade a whole class of nbgrader submissions
   gradescope  build a Gradescope autograder zip
+  execute     run the solution notebooks in place (or time them with --autograde)
 """
 
 import importlib
@@ -15,6 +16,7 @@ COMMANDS = {
     "check": "autograder.check",
     "grade": "autograder.grade",
     "gradescope": "autograder.gradescope",
+    "execute": "autograder.execute",
 }
 
 
