@@ -23,9 +23,9 @@ the synthetic class of :mod:`autograder.example_class`). What ``grade`` writes:
 - ``grades.csv``: one row per student and assignment (``status`` ``ok``,
   ``pending`` (written answers not graded by hand yet) or ``FAILED`` with the
   ``reason``), rewritten atomically after every submission.
-- ``feedback/<student>/report.html``, and nbgrader's notebook HTML in
-  ``feedback/<student>/<assignment>/`` with the same report on top: see
-  :mod:`autograder.feedback`.
+- ``feedback/<student>/report.html``, and with ``--notebook-feedback`` nbgrader's
+  notebook HTML in ``feedback/<student>/<assignment>/`` with the same report
+  on top (what ``nbgrader release_feedback`` sends): see :mod:`autograder.feedback`.
 - ``.autograder/results/<student>/<assignment>.json``: the journal (below).
 - ``nbgrader_config.py``: the same settings for hand-run nbgrader commands
   (formgrader, export), unless a config not written by ``grade`` is already there.
@@ -42,7 +42,8 @@ importable and a student file cannot shadow it). The kernels import
 :mod:`autograder.kernel_hook` at start-up, so that ``hidden`` reads the check
 run just made instead of running the same checks again in a new sandbox per
 cell (``--rerun-checks-in-cells`` turns this off); then the merge into the
-gradebook; then nbgrader's feedback. Submitted files are only ever read.
+gradebook; then (``--notebook-feedback``) nbgrader's feedback. Submitted files
+are only ever read.
 
 The merge (one grade per student and assignment, nothing counted twice):
 the grade is the sum over the notebook's graded cells, out of nbgrader's
@@ -139,7 +140,7 @@ class Settings:
     db_url: str
     timeout: int = 60
     solutions: str = str(SOLUTIONS)
-    feedback: bool = True
+    feedback: bool = False  # nbgrader's notebook HTML too (--notebook-feedback)
     reuse_checks: bool = True  # test cells read the grader's check run (autograder/kernel_hook.py)
 
     @property
@@ -616,10 +617,26 @@ def grade_submission(settings, assignments, student, assignment):
         for nb_id in {c["notebook_id"] for c in record["cells"]} or {assignment}:
             record["notes"].update(_notebook_notes(settings.root / "autograded" / student / assignment / f"{nb_id}.ipynb"))
         if settings.feedback:
-            fb = api(settings, assignments).generate_feedback(assignment, student, force=True)
-            if not fb["success"]:
-                record["feedback_error"] = (fb.get("log", "") + fb.get("error", ""))[-2000:]
+            notebook_feedback(settings, assignments, record)
     record["seconds"] = round(time.time() - t0, 3)
+    write_atomic(journal_path(settings, student, assignment), json.dumps(record, indent=1, sort_keys=True))
+    return record
+
+
+def notebook_feedback(settings, assignments, record):
+    """nbgrader's generate_feedback for one graded submission (hidden tests and test-cell tracebacks
+    removed; the report is put on top later by :func:`write_reports`)."""
+    fb = api(settings, assignments).generate_feedback(record["assignment"], record["student"], force=True)
+    record["notebook_feedback"] = bool(fb["success"])
+    if not fb["success"]:
+        record["feedback_error"] = (fb.get("log", "") + fb.get("error", ""))[-2000:]
+    return record
+
+
+def feedback_only(settings, assignments, student, assignment):
+    """The notebook HTML for a submission graded earlier without it; updates its journal record."""
+    record = load_result(settings, student, assignment)
+    notebook_feedback(settings, assignments, record)
     write_atomic(journal_path(settings, student, assignment), json.dumps(record, indent=1, sort_keys=True))
     return record
 
@@ -772,8 +789,10 @@ def _worker_init(settings, assignments):
     api(settings, assignments)  # import nbgrader and build the API once per worker
 
 
-def _worker_task(settings, assignments, student, assignment):
+def _worker_task(settings, assignments, student, assignment, only_feedback=False):
     try:
+        if only_feedback:
+            return feedback_only(settings, assignments, student, assignment)
         return grade_submission(settings, assignments, student, assignment)
     except Exception:
         return {"student": student, "assignment": assignment, "status": "error",
@@ -797,7 +816,7 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
         for s in sorted({s for s, _ in tasks}):
             gb.update_or_create_student(s)
 
-    records, todo = {}, []
+    records, todo, html_todo = {}, [], []
     for s, a in tasks:
         if a in bad:
             records[(s, a)] = {"student": s, "assignment": a, "status": "failed", "reason": bad[a], "cells": []}
@@ -805,6 +824,8 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
         old = None if force else load_result(settings, s, a)
         if old and old.get("key") == job_key(settings, s, a):
             records[(s, a)] = old
+            if settings.feedback and old["status"] == "ok" and not old.get("notebook_feedback"):
+                html_todo.append((s, a))
         else:
             todo.append((s, a))
     for s, a in discover(settings):  # not selected this time: keep what was graded before in grades.csv
@@ -815,7 +836,8 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
     done_before = len(tasks) - len(todo)
     jobs = max(1, min(jobs, len(todo) or 1))
     say(f"grading {len(todo)} submission(s) of {len(tasks)} in {settings.root} with {jobs} worker(s)"
-        + (f"; {done_before} already graded (--force regrades)" if done_before else ""))
+        + (f"; {done_before} already graded (--force regrades)" if done_before else "")
+        + (f"; notebook feedback for {len(html_todo)} graded before" if html_todo else ""))
 
     rows = {k: summarize(r) for k, r in records.items()}
     errors = []
@@ -834,13 +856,18 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
         say(line(count, len(tasks), rows[key], seconds))
         write_atomic(settings.root / "grades.csv", csv_text(rows.values()))
 
-    if todo:
+    if todo or html_todo:
         # fork: the workers inherit the imported nbgrader (no start-up cost); spawn where fork does not exist
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                  initargs=(settings, good)) as pool:
             futures = {pool.submit(_worker_task, settings, good, s, a): (s, a) for s, a in todo}
+            extra = {pool.submit(_worker_task, settings, good, s, a, True): (s, a) for s, a in html_todo}
             try:
+                for fut in as_completed(extra):  # notebook HTML for submissions graded before without it
+                    rec = fut.result()
+                    if rec.get("status") != "error":
+                        records[(rec["student"], rec["assignment"])] = rec
                 for fut in as_completed(futures):
                     s, a = futures[fut]
                     try:
@@ -881,7 +908,9 @@ def main(argv=None):
     parser.add_argument("--force", action="store_true", help="regrade submissions already graded")
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per notebook cell (default 60)")
-    parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's notebook HTML feedback")
+    parser.add_argument("--notebook-feedback", action="store_true",
+                        help="also write nbgrader's notebook HTML feedback (hidden tests and tracebacks removed, the "
+                             "report on top) for `nbgrader release_feedback`")
     parser.add_argument("--rerun-checks-in-cells", action="store_true",
                         help="let every test cell run its hidden checks again in its own sandbox, as under plain "
                              "nbgrader (default: the cells reuse the grader's run of the same checks)")
@@ -892,7 +921,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     course = Path(args.course or ("build/example_class" if args.example else "class")).resolve()
     settings = Settings(course=str(course), db_url=args.db or default_db_url(course), timeout=args.timeout,
-                        feedback=not args.no_feedback, solutions=str(Path(args.solutions).resolve()),
+                        feedback=args.notebook_feedback, solutions=str(Path(args.solutions).resolve()),
                         reuse_checks=not args.rerun_checks_in_cells)
     jobs = (os.cpu_count() or 1) if args.jobs == 0 else args.jobs
     try:

@@ -187,8 +187,11 @@ def test_gradebook_holds_the_merged_scores(graded):
     assert kernel["test_l2"] == 2 and kernel["test_softmax"] == 3  # what his patched `hidden` claimed
 
 
-def test_feedback_says_what_failed_and_never_shows_hidden_code(graded):
-    course = graded["course"]
+def test_feedback_says_what_failed_and_never_shows_hidden_code(graded, capsys):
+    course, solutions = graded["course"], graded["solutions"]
+    assert not list((course / "feedback").glob(f"*/{A}/*.html"))  # notebook HTML only on request:
+    status, out = grade_here(capsys, course, solutions, "--notebook-feedback", "--jobs", "2")
+    assert status == 0 and "grading 0 submission(s)" in out and "notebook feedback for 5 graded before" in out
     cleo = (course / "feedback" / "cleo" / "report.html").read_text()
     assert "l2 should be the MEAN over the batch" in cleo  # the visible test's message
     assert "divergences.l2" in cleo and "1/B" in cleo  # the failing check and its hint

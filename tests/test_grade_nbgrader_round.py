@@ -90,7 +90,8 @@ def round_(tmp_path_factory):
         _student_side(course, exchange, tmp / "home" / s, s, work / "submitted" / s / A)
     nbgrader("collect", A, cwd=course)  # 4. collect into submitted/
     assert sorted(p.name for p in (course / "submitted").iterdir()) == sorted(STUDENTS)
-    grade = _run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--jobs", "2"], ROOT)
+    grade = _run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--jobs", "2",
+                  "--notebook-feedback"], ROOT)  # 5. autograde, checks, merge, feedback
     nbgrader("export", "--to", str(tmp / "export.csv"), cwd=course)  # 6. export
     return {"course": course, "grade_out": grade.stdout, "export": tmp / "export.csv"}
 
