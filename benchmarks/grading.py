@@ -6,12 +6,13 @@ Prints:
 - the check path (``autograder.check.grade_package``, every topic, sandboxed):
   seconds per submission over the example students' packages (target < 5 s);
 - the full notebook path (nbgrader autograde, the hidden checks, the merge,
-  the feedback): seconds per submission in a worker (from the journal of the
+  the report): seconds per submission in a worker (from the journal of the
   class run below) and wall seconds per submission of that run;
 - a class of ``--class-size`` example submissions (the example students
   repeated) graded with ``python -m autograder grade --jobs N`` against plain
   sequential ``nbgrader autograde <assignment>`` (one process, the same
-  nbgrader settings, no checks, no merge, no feedback), both from the same
+  nbgrader settings, each test cell running its hidden checks itself; no
+  merge, no reports), both from the same
   prepared course (gradebook filled by generate_assignment, not timed), and
   the ratio (target: at least 2x).
 
@@ -114,12 +115,12 @@ def main():
                               "--jobs", str(args.jobs)], ROOT)
         rows = (ours / "grades.csv").read_text().splitlines()[1:]
         per = [json.loads(p.read_text())["seconds"] for p in (ours / ".autograder" / "results").glob("*/*.json")]
-        print(f"full notebook path (autograde + hidden checks + merge + feedback, {a}): "
+        print(f"full notebook path (autograde + hidden checks + merge + report, {a}): "
               f"{statistics.mean(per):.2f} s per submission in a worker (median {statistics.median(per):.2f}); "
               f"{t_ours / args.class_size:.2f} s per submission of wall time with --jobs {args.jobs}")
         print(f"class of {args.class_size} ({a}): plain sequential nbgrader autograde {t_plain:.1f} s "
               f"({graded} autograded); grade --jobs {args.jobs} {t_ours:.1f} s ({len(rows)} graded, with checks, "
-              f"merge and feedback)")
+              f"merge and reports)")
         print(f"speed-up of grade --jobs {args.jobs} over plain nbgrader: {t_plain / t_ours:.2f}x (target >= 2x)")
 
 
