@@ -86,7 +86,7 @@ imported once), each with its own nbgrader instance (one kernel at a time
 each), taking submissions from a shared queue;
 the gradebook (SQLite, 60 s busy timeout) is shared, students are created
 before the workers start, and a locked database is retried. Progress is one
-line per submission: ``[3/20] cleo 01_divergences: 11/15 (3 pending) 4.2 s``.
+line per submission: ``[3/20] cleo 01_divergences: 12/21 (5 pending manual grading)  6.4 s``.
 """
 
 from __future__ import annotations
