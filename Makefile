@@ -11,7 +11,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup lab test release bench clean
+.PHONY: setup lab test release bench example-class clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,9 @@ test: setup  ## every test: the reference, the stubs, the autograder, the notebo
 
 release: setup  ## regenerate notebooks/ from reference/ and solutions/
 	$(PY) -m autograder release
+
+example-class: setup  ## grade the bundled synthetic class end to end (build/example_class/)
+	$(PY) -m autograder grade --example --jobs 2
 
 bench: setup  ## speed figures (see benchmarks/README.md)
 	$(PY) benchmarks/run.py
