@@ -43,29 +43,40 @@ def tidy_streams(nb):
         for out in merged:
             if out.output_type == "stream":
                 out.text = screen_text(out.text)
-        cell["outputs"] = [o for o in merged if o.output_type != "stream" or o.text.strip()] if "outputs" in cell else None
-        if cell["outputs"] is None:
-            del cell["outputs"]
+        if "outputs" in cell:
+            cell["outputs"] = [o for o in merged if o.output_type != "stream" or o.text.strip()]
     return nb
 
 
-def execute(path, autograde=False, timeout=600):
-    """Execute one notebook; returns ``(notebook, seconds)``."""
-    nb = nbformat.read(path, as_version=4)
-    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    if autograde:
-        env["NBGRADER_EXECUTION"] = "autograde"
+def kernel_env(**extra):
+    """This process's environment for a kernel: one BLAS thread, no inherited grading mode or path, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "PYTHONPATH")}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", **extra)
+    return env
+
+
+def run(nb, cwd, env, allow_errors=False, timeout=600):
+    """Execute ``nb`` in place in a fresh kernel started in ``cwd`` with exactly the environment ``env``."""
     saved = dict(os.environ)
+    os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        return tidy_streams(nb), time.perf_counter() - start
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, allow_errors=allow_errors,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    return nb
+
+
+def execute(path, autograde=False):
+    """Execute one solution notebook with the reference; returns ``(tidied notebook, seconds)``."""
+    nb = nbformat.read(path, as_version=4)
+    env = kernel_env(PYTHONPATH=str(ROOT), MPLBACKEND="module://matplotlib_inline.backend_inline",
+                     **({"NBGRADER_EXECUTION": "autograde"} if autograde else {}))
+    start = time.perf_counter()
+    run(nb, path.parent, env)
+    return tidy_streams(nb), time.perf_counter() - start
 
 
 def main(argv=None):

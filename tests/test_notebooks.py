@@ -1,16 +1,14 @@
 """The notebooks: solutions execute and validate with the reference; student notebooks
 execute with the stubs, failing only with the exercises' NotImplementedError."""
 
-import os
 import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from autograder import NOTEBOOKS, ROOT, SOLUTIONS
+from autograder.execute import kernel_env, run
 from autograder.exercises import NOTEBOOKS as TOPIC_NOTEBOOKS
 
 SOLVED = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
@@ -18,23 +16,11 @@ IDS = [p.stem for p in SOLVED]
 
 
 def _env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "PYTHONPATH")}
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="agg", **extra)
-    return env
+    return kernel_env(MPLBACKEND="agg", **extra)
 
 
 def _execute(path, cwd, env, allow_errors=False):
-    nb = nbformat.read(path, as_version=4)
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits the test's environment
-    try:
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
-                       resources={"metadata": {"path": str(cwd)}}).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return nb
+    return run(nbformat.read(path, as_version=4), cwd, env, allow_errors, timeout=300)
 
 
 def test_every_topic_has_a_solution_notebook():
