@@ -31,7 +31,7 @@ total          112
 # registry (the @check decorator, points), compare (comparisons, mistakes,
 # messages), context (Ctx: calls into the worker), gradients (numeric gradients).
 from .compare import (ANY, Fail, Mistake, StudentError, describe_input, describe_inputs, describe_type, diagnose,
-                      failure_message, find_mistake, fmt, is_real_scalar, mismatch, scalar_value)
+                      error_mistake, failure_message, find_mistake, float_mistake, fmt, is_real_scalar, mismatch, scalar_value)
 from .context import Ctx, bind_arguments, call_label
 from .gradients import central_differences, gradient_consistency, step_size
 from .registry import (DOCUMENTED_POINTS, REGISTRY, Check, check, exercise_checks, load_all, select, topic_of,
@@ -39,6 +39,6 @@ from .registry import (DOCUMENTED_POINTS, REGISTRY, Check, check, exercise_check
 
 __all__ = ["ANY", "DOCUMENTED_POINTS", "REGISTRY", "Check", "Ctx", "Fail", "Mistake", "StudentError",
            "bind_arguments", "call_label", "central_differences", "check", "describe_input", "describe_inputs",
-           "describe_type", "diagnose", "exercise_checks", "failure_message", "find_mistake", "fmt",
+           "describe_type", "diagnose", "error_mistake", "exercise_checks", "failure_message", "find_mistake", "float_mistake", "fmt",
            "gradient_consistency", "is_real_scalar", "load_all", "mismatch", "scalar_value", "select",
            "step_size", "topic_of", "topic_points"]

@@ -276,3 +276,31 @@ def failure_message(label, inputs, m, got, want, mistakes=(), rtol=1e-6, atol=1e
         if guess:
             text += f"\nLikely problem: {guess}."
     return text
+
+
+def float_mistake(x) -> Mistake | None:
+    """None when ``x`` is a float as the contract means it (a Python float or a
+    numpy float64, which is a float), else the mistake it shows."""
+    if isinstance(x, float) and not isinstance(x, (bool, NumpyBool)):
+        return None
+    if isinstance(x, np.ndarray) and x.shape == ():
+        return Mistake("returned a 0-d numpy array instead of a float", "the contract returns a float: "
+                       "wrap the result in float(...) (np.sum(...) itself gives a numpy float64, which is fine; "
+                       "np.array(...), np.asarray(...) or an in-place reduction gives a 0-d array).")
+    if isinstance(x, np.ndarray) and x.size == 1:
+        return Mistake(f"returned an array of shape {x.shape} instead of a float", "reduce over every axis "
+                       "(no keepdims=True, no axis=... that leaves an axis) and return float(...).")
+    if isinstance(x, np.ndarray):
+        return Mistake(f"returned an array of shape {x.shape} instead of a float", "the result is one number: "
+                       "sum or average over the batch as the contract says.")
+    return Mistake(f"returned {describe_type(x)} instead of a float", "return float(...).")
+
+
+def error_mistake(got, expected: str) -> str | None:
+    """None when ``got`` (what a call marked ``catch`` emitted) is an exception
+    of class ``expected`` (or a subclass), else what happened instead."""
+    if isinstance(got, Raised) and got.is_a(expected):
+        return None
+    if isinstance(got, Raised):
+        return f"it raised {got.type} ({got.msg[:120]}) instead of {expected}"
+    return f"it raised no exception (the contract says {expected})"

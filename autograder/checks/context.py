@@ -11,7 +11,8 @@ import numpy as np
 from ..protocol import Program
 from ..refimpl import ref
 from .registry import Check
-from .compare import Fail, StudentError, describe_inputs, failure_message, fmt, is_real_scalar, mismatch
+from .compare import (Fail, Mistake, StudentError, describe_inputs, describe_type, failure_message, float_mistake,
+                      fmt, is_real_scalar, mismatch)
 
 def bind_arguments(fn_ref, args, kwargs) -> dict:
     """Name the arguments of a call after the reference's signature."""
@@ -69,10 +70,11 @@ class Ctx:
         result, _, _ = self._call(fn, args, kwargs)
         return result
 
-    def _call(self, fn, args, kwargs):
+    def _send(self, p: Program, fn: str, args, kwargs):
+        """Put a call's arguments into ``p``; returns (label, named, sent args,
+        sent kwargs, the input arrays as (path, array, ref))."""
         named = bind_arguments(self.ref_fn(fn), args, kwargs)
         label = call_label(fn.partition(".")[2], args, kwargs, named)
-        p = Program()
         leaves = []
 
         def send(x, path):
@@ -89,6 +91,11 @@ class Ctx:
         names = list(named)
         sargs = [send(a, names[i] if i < len(names) else f"arg{i}") for i, a in enumerate(args)]
         skw = {k: send(v, k) for k, v in kwargs.items()}
+        return label, named, sargs, skw, leaves
+
+    def _call(self, fn, args, kwargs):
+        p = Program()
+        label, named, sargs, skw, leaves = self._send(p, fn, args, kwargs)
         out = p.call(fn, *sargs, label=label, **skw)
         p.emit(out)
         for _, _, r in leaves:
@@ -131,3 +138,41 @@ class Ctx:
         for i, name in enumerate(names or ()):
             m = m.replace(f"{what}[{i}]", name)
         raise Fail(failure_message(label, inputs, m, got, want, mistakes, rtol, atol))
+
+    def expect_float(self, fn: str, *args, pick: int | None = None, what: str = "the result", **kwargs):
+        """The student's ``fn`` must return a float (item ``pick`` of its tuple
+        when given): a Python float or a numpy float64, not an array."""
+        got, named, label = self._call(fn, args, kwargs)
+        value = got
+        if pick is not None:
+            if not isinstance(got, (tuple, list)) or len(got) <= pick:
+                raise Fail(f"{label} returned {describe_type(got)}, expected a tuple whose item {pick} is {what}")
+            value = got[pick]
+        mistake = float_mistake(value)
+        if mistake is not None:
+            raise Fail(f"{label}: {what} is {describe_type(value)}, the contract says a float. "
+                       f"Inputs: {describe_inputs(named)}.\nLikely mistake: {mistake.name}. Hint: {mistake.hint}")
+        return value
+
+    def expect_new_arrays(self, fn: str, *args, paths, mistake: Mistake, **kwargs):
+        """Writing into the arrays the student's ``fn`` returned (at ``paths``,
+        tuples of indices into the result) must leave every input unchanged:
+        the result is made of new arrays, not the inputs or views of them."""
+        p = Program()
+        label, named, sargs, skw, leaves = self._send(p, fn, args, kwargs)
+        out = p.call(fn, *sargs, label=label, **skw)
+        for path in paths:
+            r = out
+            for k in path:
+                r = p.method(r, "__getitem__", k, catch=True, label=f"{label}{''.join(f'[{i}]' for i in path)}")
+            p.method(r, "fill", float("nan"), catch=True, label="writing into the returned array")
+        after = [p.emit(r) for _, _, r in leaves]
+        values = self.run(p, label)
+        for (path, before, _), i in zip(leaves, after):
+            now = values[i]
+            if not isinstance(now, np.ndarray) or now.shape != before.shape or not np.array_equal(
+                    now, before, equal_nan=True):
+                raise Fail(f"{label}: writing into the arrays it returned changed its input {path}, so the result "
+                           f"shares memory with the input (the input itself or a view of it). The contract returns "
+                           f"new arrays. Inputs: {describe_inputs(named)}.\nLikely mistake: {mistake.name}. "
+                           f"Hint: {mistake.hint}")
