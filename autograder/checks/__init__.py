@@ -16,14 +16,14 @@ test keeps this table honest):
 ============== ======
 topic          points
 ============== ======
-divergences    20
-optim          20
+divergences    22
+optim          21.5
 init           16
-batchnorm      20
-dropout        12
-regularization 10
-heuristics     14
-total          112
+batchnorm      24
+dropout        14
+regularization 11
+heuristics     16
+total          124.5
 ============== ======
 """
 
