@@ -182,8 +182,10 @@ BACKWARD_MISTAKES = [
             lambda dout, **k: _bwd(dout, how="sum_var_term", **k)),
     Mistake("forgot gamma", "the normalization's upstream gradient is du = gamma * dout.",
             lambda dout, **k: _bwd(dout, how="no_gamma", **k)),
-    Mistake("unbiased variance", "training mode uses the biased variance.",
-            lambda dout, **k: _bwd(dout, ddof=1, **k)),
+    Mistake("unbiased variance in training", "training mode uses the BIASED minibatch variance (divide by B), "
+            "in the forward pass and in the backward.", lambda dout, **k: _bwd(dout, ddof=1, **k)),
+    Mistake("forgot eps", "the forward divides by sqrt(var + eps), and the backward uses the same 1 / sqrt(var + eps).",
+            lambda dout, eps, **k: _bwd(dout, eps=0.0, **k)),
     Mistake("dgamma and dbeta swapped", "dgamma = sum(dout * u, axis=0), dbeta = sum(dout, axis=0).",
             lambda dout, **k: _bwd(dout, how="swap", **k)),
     Mistake("dgamma summed with the output instead of u", "dgamma = sum(dout * u, axis=0) with the "

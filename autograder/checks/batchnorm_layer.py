@@ -146,7 +146,7 @@ def bn1d_cumulative(ctx):
     _check_running(ctx, got, batches, None)
 
 
-def _eval_failure(label, m, got, z_eval, batches):
+def _eval_failure(label, m, got, z_eval, batches, eps=1e-5):
     """The message of a wrong inference-mode output: the root cause is either
     the running statistics it normalizes with or the inference formula."""
     text = f"{label}: {m} (z of shape {z_eval.shape})."
@@ -163,7 +163,7 @@ def _eval_failure(label, m, got, z_eval, batches):
         return text
     D = z_eval.shape[1]
     inputs = {"z": z_eval, "gamma": np.ones(D), "beta": np.zeros(D), "mean": want_m[-1], "var": want_v[-1],
-              "eps": 1e-5}
+              "eps": eps}
     mm = find_mistake(INFERENCE_MISTAKES, inputs, got["eval"],
                       ref.batchnorm.batchnorm_inference(**{k: np.copy(v) for k, v in inputs.items()}))
     if mm:
@@ -211,11 +211,20 @@ def bn1d_backward(ctx):
     if m:
         raise Fail(f"BatchNorm1d(3): backward(dout) after a training forward: {m}.")
     if got["params_live"] is not True:
-        raise Fail("BatchNorm1d.params()[0] is not the layer's gamma array itself: params() must return the "
-                   "live arrays so that an optimizer updates the layer in place.")
+        raise Fail("BatchNorm1d.params()[0] is not the layer's gamma array itself.\nLikely mistake: params() returns "
+                   "copies. Hint: return [self.gamma, self.beta], the live arrays, so that an optimizer updates the "
+                   "layer in place.")
 
 
 # ------------------------------------------------ the contract's layer protocol
+
+
+def _named(text, mistakes, inputs, got, want):
+    """``text`` with the catalogued mistake of a training forward's output, if one matches."""
+    if "Likely mistake" in text:
+        return text
+    mm = find_mistake(mistakes, inputs, (got, None), (want, None))
+    return text + (f"\nLikely mistake: {mm.name}. Hint: {mm.hint}" if mm else "")
 
 
 def _new_layer(p, D=3, **kw):
@@ -271,12 +280,15 @@ def bn1d_params_live(ctx):
             raise Fail(f"BatchNorm1d.params()[{k}] is not the layer's {name} array itself.\nLikely mistake: "
                        "params() returns copies. Hint: return [self.gamma, self.beta] (the live arrays), so that "
                        "an optimizer's in-place step updates the layer.")
-    want = 2.0 * (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5) + 0.5
-    m = mismatch(values[out], want, 1e-6, 1e-8, "the output")
+    u = (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5)
+    m = mismatch(values[out], 2.0 * u + 0.5, 1e-6, 1e-8, "the output")
     if m:
-        raise Fail(f"BatchNorm1d(3): after params()[0] *= 2 and params()[1] += 0.5, forward(z): {m}.\nLikely "
-                   "mistake: forward does not use the arrays params() returns. Hint: keep ONE gamma and ONE beta "
-                   "array (self.gamma, self.beta), update them in place, and read them in forward.")
+        text = f"BatchNorm1d(3): after params()[0] *= 2 and params()[1] += 0.5, forward(z): {m}."
+        if mismatch(values[out], u, 1e-9, 1e-12) is None:
+            text += ("\nLikely mistake: forward does not use the arrays params() returns. Hint: keep ONE gamma and "
+                     "ONE beta array (self.gamma, self.beta), update them in place, and read them in forward.")
+        raise Fail(_named(text, FORWARD_MISTAKES, {"z": z, "gamma": np.full(3, 2.0), "beta": np.full(3, 0.5),
+                                                   "eps": 1e-5}, values[out], 2.0 * u + 0.5))
 
 
 @check("bn1d_grads_stored", 0.5, "BatchNorm1d.forward", uses=("batchnorm_forward", "batchnorm_backward"))
@@ -290,9 +302,9 @@ def bn1d_grads_stored(ctx):
     bn = _new_layer(p)
     for z, d in zip(zs, douts):
         p.method(bn, "forward", z, label="BatchNorm1d.forward(z)")
-        p.method(bn, "backward", d, label="BatchNorm1d.backward(dout)")
+        dz = p.method(bn, "backward", d, label="BatchNorm1d.backward(dout)")
     at = [p.emit(p.getattr(bn, "dgamma")), p.emit(p.getattr(bn, "dbeta")),
-          p.emit(p.method(bn, "grads", label="BatchNorm1d.grads()"))]
+          p.emit(p.method(bn, "grads", label="BatchNorm1d.grads()")), p.emit(dz)]
     values = ctx.run(p, "two BatchNorm1d forward/backward passes")
     one = [ref.batchnorm.batchnorm_backward(d, ref.batchnorm.batchnorm_forward(z, np.ones(3), np.zeros(3))[1])
            for z, d in zip(zs, douts)]
@@ -307,7 +319,11 @@ def bn1d_grads_stored(ctx):
                 text += ("\nLikely mistake: gradients accumulated over backward calls. Hint: backward STORES the "
                          "gradients of this call (self.dgamma = ..., not +=), as the contract says; a training "
                          "loop reads them after each backward.")
-            raise Fail(text)
+                raise Fail(text)
+            fail = backward_failure(f"BatchNorm1d(3), forward and backward twice: (dz, dgamma, dbeta) of the second "
+                                    "backward", (values[at[3]], values[at[0]], values[at[1]]), zs[1], np.ones(3),
+                                    np.zeros(3), douts[1], want=one[1])
+            raise fail or Fail(text)
 
 
 @check("bn1d_backward_errors", 0.5, "BatchNorm1d.forward")
@@ -362,8 +378,9 @@ def bn1d_eps(ctx):
     z, z_eval = r.normal(size=(5, 3)) * 0.2, r.normal(size=(4, 3)) * 0.2
     p = ctx.program()
     bn = _new_layer(p, eps=0.1)
-    outs = [p.emit(p.method(bn, "forward", z, label="BatchNorm1d.forward(z)")),
-            p.emit(p.method(bn, "forward", z_eval, train=False, label="BatchNorm1d.forward(z, train=False)"))]
+    outs = [p.emit(p.method(bn, "forward", z, label="BatchNorm1d.forward(z)"))]
+    stats = [p.emit(p.getattr(bn, "running_mean")), p.emit(p.getattr(bn, "running_var"))]
+    outs.append(p.emit(p.method(bn, "forward", z_eval, train=False, label="BatchNorm1d.forward(z, train=False)")))
     values = ctx.run(p, "BatchNorm1d(3, eps=0.1)")
     want_bn = ref.batchnorm.BatchNorm1d(3, eps=0.1)
     wants = [want_bn.forward(z.copy()), want_bn.forward(z_eval.copy(), train=False)]
@@ -376,6 +393,13 @@ def bn1d_eps(ctx):
             if mismatch(values[i], alt, 1e-9, 1e-12) is None:
                 text += ("\nLikely mistake: the eps argument ignored. Hint: store eps in __init__ and pass self.eps "
                          "to the forward and inference functions.")
+            elif what == "forward(z)":
+                text = _named(text, FORWARD_MISTAKES, {"z": z, "gamma": np.ones(3), "beta": np.zeros(3), "eps": 0.1},
+                              values[i], want)
+            elif what == "forward(z, train=False)":
+                got = {"eval": values[i], "mean": [values[stats[0]]], "var": [values[stats[1]]]}
+                text = _eval_failure(f"BatchNorm1d(3, eps=0.1).{what} after one training batch", m, got, z_eval,
+                                     [z], eps=0.1)
             raise Fail(text)
 
 

@@ -132,7 +132,9 @@ def mismatch(got, want, rtol=1e-6, atol=1e-8, what="the result") -> str | None:
     if isinstance(want, (float, np.floating)):
         if not is_real_scalar(got):
             extra = ""
-            if isinstance(got, np.ndarray):
+            if isinstance(got, np.ndarray) and got.size == 1:
+                extra = f" ({float_mistake(got).name}: return float(...))"
+            elif isinstance(got, np.ndarray):
                 extra = " (a float was expected: did you forget to sum or average over some axis?)"
             return f"{what} is {describe_type(got)}, expected a float{extra}"
         g, w = scalar_value(got), float(want)

@@ -101,7 +101,8 @@ def l2_grad_values(ctx):
 def l2_grad_matches_numeric(ctx):
     """l2_grad is the derivative of the student's own l2 (central differences)."""
     r = ctx.rng()
-    gradient_consistency(ctx, "divergences.l2", "divergences.l2_grad", (r.normal(size=(3, 4)), r.normal(size=(3, 4))))
+    gradient_consistency(ctx, "divergences.l2", "divergences.l2_grad", (r.normal(size=(3, 4)), r.normal(size=(3, 4))),
+                         loss_mistakes=L2_MISTAKES, grad_mistakes=L2_GRAD_MISTAKES)
 
 
 # ------------------------------------------------------------------------- BCE
@@ -211,7 +212,8 @@ def bce_grad_matches_numeric(ctx):
     """bce_grad is the derivative of the student's own bce inside (eps, 1 - eps)."""
     r = ctx.rng()
     gradient_consistency(ctx, "divergences.bce", "divergences.bce_grad",
-                         (r.uniform(0.1, 0.9, size=(3, 3)), r.random((3, 3))))
+                         (r.uniform(0.1, 0.9, size=(3, 3)), r.random((3, 3))), loss_mistakes=BCE_MISTAKES,
+                         grad_mistakes=BCE_GRAD_MISTAKES)
 
 
 # -------------------------------------------------------------------------- KL
@@ -301,7 +303,8 @@ def kl_grad_matches_numeric(ctx):
     """kl_grad is the derivative of the student's own kl (y inside (eps, 1))."""
     r = ctx.rng()
     gradient_consistency(ctx, "divergences.kl", "divergences.kl_grad",
-                         (r.uniform(0.1, 0.9, size=(3, 4)), _probs(r, 3, 4)))
+                         (r.uniform(0.1, 0.9, size=(3, 4)), _probs(r, 3, 4)), loss_mistakes=KL_MISTAKES,
+                         grad_mistakes=KL_GRAD_MISTAKES)
 
 
 

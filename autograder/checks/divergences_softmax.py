@@ -151,7 +151,8 @@ def softmax_cross_entropy_grad_matches_numeric(ctx):
     """softmax_cross_entropy_grad is the derivative of the student's own loss."""
     r = ctx.rng()
     gradient_consistency(ctx, "divergences.softmax_cross_entropy", "divergences.softmax_cross_entropy_grad",
-                         (r.normal(size=(3, 4)), _probs(r, 3, 4)))
+                         (r.normal(size=(3, 4)), _probs(r, 3, 4)), loss_mistakes=SCE_MISTAKES,
+                         grad_mistakes=SCE_GRAD_MISTAKES)
 
 
 @check("softmax_cross_entropy_returns_float", 0.25, "softmax_cross_entropy")

@@ -40,16 +40,31 @@ def _layer_run(ctx, alpha, inverted, steps, seed=3):
     return [values[i] for i in at]
 
 
-def _kept(label, out, y, alpha, inverted):
-    """The mask read off a training output (y has no zeros); Fail if out is not y * mask (/ alpha)."""
+def _kept(label, out, y, alpha, inverted, default=False):
+    """The mask read off a training output (y has no zeros); Fail if out is not
+    y * mask (/ alpha). ``default``: the layer was built with the default alpha."""
     if not isinstance(out, np.ndarray) or out.shape != y.shape:
         raise Fail(f"{label} returned {describe_type(out)}, expected an array of shape {y.shape}")
     scale = 1 / alpha if inverted else 1.0
     kept = out != 0
-    if not np.allclose(out[kept], y[kept] * scale, rtol=1e-12, atol=0):
-        raise Fail(f"{label}: the kept units are not y{' / alpha' if inverted else ''} (alpha = {alpha}): out must "
-                   f"be y * mask{' / alpha' if inverted else ''}.")
-    return kept.astype(float)
+    if np.allclose(out[kept], y[kept] * scale, rtol=1e-12, atol=0):
+        return kept.astype(float)
+    text = (f"{label}: the kept units are not y{' / alpha' if inverted else ''} (alpha = {alpha}): out must be "
+            f"y * mask{' / alpha' if inverted else ''}.")
+    ratio = out[kept] / y[kept]
+    if kept.any() and np.allclose(ratio, ratio[0], rtol=1e-12, atol=0):
+        c = float(ratio[0])
+        text += f" The kept units are y * {c:.6g}."
+        if inverted and abs(c - 1) < 1e-12:
+            text += ("\nLikely mistake: not divided by alpha. Hint: inverted dropout divides by alpha in training: "
+                     "out = y * mask / alpha.")
+        elif not inverted and abs(c * alpha - 1) < 1e-12:
+            text += ("\nLikely mistake: divided by alpha without inverted=True. Hint: with inverted=False, "
+                     "training returns y * mask.")
+        elif default:
+            text += ("\nLikely mistake: the default alpha is not 0.5. Hint: the contract's layer is "
+                     "Dropout(alpha=0.5, inverted=True, rng=None).")
+    raise Fail(text)
 
 
 def _rate(label, mask, alpha):
@@ -71,11 +86,15 @@ def layer_forward(ctx):
         a = 0.5 if alpha is None else alpha
         out, test = _layer_run(ctx, alpha, inverted, [("forward", y), ("forward_test", y)])
         label = f"Dropout({'' if alpha is None else alpha}{'' if inverted is None else ', inverted=False'}).forward(y)"
-        _rate(label, _kept(label, out, y, a, inverted is not False), a)
+        _rate(label, _kept(label, out, y, a, inverted is not False, default=alpha is None), a)
         want = y if inverted is not False else a * y
         if not isinstance(test, np.ndarray) or not np.allclose(test, want, rtol=1e-12, atol=0):
-            raise Fail(f"{label[:-3]}(y, train=False) returned {describe_type(test)} that is not "
-                       f"{'y' if inverted is not False else 'alpha * y'} (test mode).")
+            text = (f"{label[:-3]}(y, train=False) returned {describe_type(test)} that is not "
+                    f"{'y' if inverted is not False else 'alpha * y'} (test mode).")
+            if inverted is not False and isinstance(test, np.ndarray) and np.allclose(test, a * y, rtol=1e-12):
+                text += ("\nLikely mistake: scaled in test mode with inverted dropout. Hint: inverted dropout "
+                         "already divided by alpha in training: at test time out = y.")
+            raise Fail(text)
 
 
 @check("layer_fresh_masks", 0.5, "dropout_forward")
@@ -115,9 +134,17 @@ def layer_backward(ctx):
             text = f"{label}: forward(y) twice, then backward(dout): the gradient is not dout * mask" \
                    f"{' / alpha' if inv else ''} with the mask of the LAST forward."
             first = _kept(f"{label}.forward(y)", out1, y, alpha, inv)
-            if isinstance(dy, np.ndarray) and np.allclose(dy, dout * first / (alpha if inv else 1.0), rtol=1e-12):
-                text += ("\nLikely mistake: backward used the mask of an earlier forward. Hint: store the mask of "
-                         "every training forward (self.mask = mask) and use it in backward.")
+            if isinstance(dy, np.ndarray) and dy.shape == dout.shape:
+                for desc, alt, hint in (
+                        ("backward used the mask of an earlier forward", dout * first / (alpha if inv else 1.0),
+                         "store the mask of every training forward (self.mask = mask) and use it in backward."),
+                        ("not divided by alpha", dout * mask if inv else None,
+                         "inverted dropout's derivative is dout * mask / alpha."),
+                        ("divided by alpha without inverted=True", None if inv else dout * mask / alpha,
+                         "with inverted=False the derivative is dout * mask.")):
+                    if alt is not None and np.allclose(dy, alt, rtol=1e-12, atol=1e-15):
+                        text += f"\nLikely mistake: {desc}. Hint: {hint}"
+                        break
             raise Fail(text)
 
 

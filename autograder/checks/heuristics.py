@@ -120,6 +120,9 @@ STOP_MISTAKES = [
     _es_mistake("stopping is not sticky", "once step has returned True it returns True on every later call.",
                 "not_sticky"),
     _es_mistake("min_delta ignored", "an improvement is val_loss < best - min_delta.", "no_delta"),
+    _es_mistake("best updated without an improvement", "only an improvement (val_loss < best - min_delta) "
+                "updates best: a smaller loss that is not min_delta better must leave best alone, or later "
+                "losses are compared with a best that was never an improvement.", "best_always"),
 ]
 BEST_MISTAKES = [
     Mistake("best updated without an improvement", "only an improvement (val_loss < best - min_delta) updates "
@@ -335,10 +338,14 @@ def grid_search_nan_last(ctx):
     ok = all(math.isnan(s) for s in got_scores[len(finite):]) and got_scores[:len(finite)] == finite
     if not ok:
         shown = ", ".join("nan" if math.isnan(s) else f"{s:.2f}" for s in got_scores)
-        raise Fail(f"{label}: the scores come in the order {shown}; expected the finite scores lowest first, then "
-                   "the NaN ones.\nLikely mistake: NaN scores not sorted last. Hint: every comparison with NaN is "
-                   "False, so sorting by the score alone leaves NaN anywhere: sort with the key "
-                   "(math.isnan(score), score).")
+        text = f"{label}: the scores come in the order {shown}; expected the finite scores lowest first, then the NaN ones."
+        finite_got = [s for s in got_scores if not math.isnan(s)]
+        pairs = list(zip(finite_got, finite_got[1:]))
+        if sum(a > b for a, b in pairs) > 2 * sum(a < b for a, b in pairs):  # mostly descending (NaN breaks sort)
+            raise Fail(text + "\nLikely mistake: sorted highest first. Hint: the score is a validation LOSS: lowest "
+                       "(best) first, and a NaN score (a diverged run) last.")
+        raise Fail(text + "\nLikely mistake: NaN scores not sorted last. Hint: every comparison with NaN is False, "
+                   "so sorting by the score alone leaves NaN anywhere: sort with the key (math.isnan(score), score).")
 
 
 # ------------------------------------------------- floats and new arrays

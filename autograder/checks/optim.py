@@ -9,8 +9,8 @@ change). The decider replays the sequence with the reference.
 
 import numpy as np
 
-from . import Fail, Mistake, check, describe_inputs, error_mistake, find_mistake, mismatch
-from .optim_mistakes import ADAM_MISTAKES, ADAMW_MISTAKES, RMSPROP_MISTAKES, SGD_MISTAKES
+from . import Fail, Mistake, StudentError, check, describe_inputs, error_mistake, find_mistake, mismatch
+from .optim_mistakes import ADAM_MISTAKES, ADAMW_MISTAKES, LATE_COUNTER, RMSPROP_MISTAKES, SGD_MISTAKES
 
 # ------------------------------------------------------------------- the runs
 
@@ -35,7 +35,12 @@ def run_optimizer(ctx, cls, params, grads, mistakes=(), **hyper):
         emitted.append(([p.emit(w) for w in ws], [p.emit(g) for g in gr]))
     hp = ", ".join(f"{k}={v}" for k, v in hyper.items())
     label = f"{cls}({hp})" if hp else f"{cls}() with the default hyperparameters"
-    values = ctx.run(p, f"{cls}.step")
+    try:
+        values = ctx.run(p, f"{cls}.step")
+    except StudentError as e:
+        if cls in ("Adam", "AdamW") and "ZeroDivisionError" in str(e):
+            raise StudentError(f"{e}\nLikely mistake: {LATE_COUNTER.name}. Hint: {LATE_COUNTER.hint}") from None
+        raise
     got = [[values[i] for i in wi] for wi, _ in emitted]
     for k, (_, gi) in enumerate(emitted):
         for j, i in enumerate(gi):

@@ -223,19 +223,10 @@ GRADS_ALIAS = Mistake("returned the weights themselves (or views of them)", "the
                       "when lam == 1 hands the caller its own weights as gradients.")
 
 
-@check("l2_penalty_grad_new_arrays", 0.25, "l2_penalty_grad")
+@check("l2_penalty_grad_new_arrays", 0.5, "l2_penalty_grad")
 def l2_penalty_grad_new_arrays(ctx):
     """l2_penalty_grad returns new arrays: writing into them leaves the weights unchanged (lam = 1 and 0.1)."""
     r = ctx.rng(4)
     for lam in (1.0, 0.1):
         ctx.expect_new_arrays("regularization.l2_penalty_grad", _weights(r), lam, paths=[(0,), (1,), (2,)],
-                              mistake=GRADS_ALIAS)
-
-
-@check("l1_penalty_grad_new_arrays", 0.25, "l1_penalty_grad")
-def l1_penalty_grad_new_arrays(ctx):
-    """l1_penalty_grad returns new arrays: writing into them leaves the weights unchanged."""
-    r = ctx.rng(4)
-    for lam in (1.0, 0.1):
-        ctx.expect_new_arrays("regularization.l1_penalty_grad", _weights(r), lam, paths=[(0,), (1,), (2,)],
                               mistake=GRADS_ALIAS)
