@@ -70,8 +70,12 @@ def forward_values(ctx):
 
 @check("forward_rejects_one_instance", 0.5, "batchnorm_forward")
 def forward_rejects_one_instance(ctx):
-    """batchnorm_forward with B = 1 raises ValueError (a single instance has no spread; PyTorch refuses too)."""
+    """batchnorm_forward with B = 1 raises ValueError (a single instance has no spread; PyTorch refuses too),
+    and B = 2 works (no points for the provided check alone)."""
     r = ctx.rng(1)
+    z2 = r.normal(size=(2, 4))
+    ctx.expect("batchnorm.batchnorm_forward", z2, np.ones(4), np.zeros(4), mistakes=FORWARD_MISTAKES,
+               names=("out", "cache"), want=(ref.batchnorm.batchnorm_forward(z2, np.ones(4), np.zeros(4))[0], ANY))
     p = ctx.program()
     at = p.n_emits
     p.call("batchnorm.batchnorm_forward", r.normal(size=(1, 4)), np.ones(4), np.zeros(4), catch=True,

@@ -7,7 +7,7 @@ import numpy as np
 from . import Fail, check, error_mistake, find_mistake, mismatch
 from ..refimpl import ref
 from .batchnorm import FORWARD_MISTAKES, backward_failure
-from .batchnorm_layer import _eval_failure
+from .batchnorm_layer import _eval_failure, _running
 
 TOPIC = "batchnorm"
 
@@ -34,14 +34,17 @@ ATTRIBUTE_MISTAKES = {
 }
 
 
-@check("bn1d_attributes", 0.5, "BatchNorm1d.forward")
+@check("bn1d_attributes", 0.5, "BatchNorm1d.forward", uses=("batchnorm_forward",))
 def bn1d_attributes(ctx):
     """A new BatchNorm1d(D) has gamma = ones, beta = zeros, running_mean = zeros, running_var = ones, all float64
-    of shape (D,)."""
+    of shape (D,); after a training forward the running statistics keep that shape and are right."""
+    z = ctx.rng(9).normal(size=(4, 3)) * 2 + 1
     p = ctx.program()
     bn = _new_layer(p)
     names = ("gamma", "beta", "running_mean", "running_var")
     at = {name: p.emit(p.getattr(bn, name)) for name in names}
+    p.method(bn, "forward", z, label="BatchNorm1d.forward(z)")
+    after = {name: p.emit(p.getattr(bn, name)) for name in names[2:]}
     values = ctx.run(p, "BatchNorm1d(3) attributes")
     for name, want in zip(names, (np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))):
         got = values[at[name]]
@@ -55,9 +58,14 @@ def bn1d_attributes(ctx):
                 text += ("\nLikely mistake: running statistics not started at 0 and 1. Hint: running_mean = "
                          "np.zeros(D), running_var = np.ones(D) (PyTorch), before any batch is seen.")
             raise Fail(text)
+    for name, want in zip(names[2:], _running([z], 0.1)):
+        m = mismatch(values[after[name]], want[0], 1e-6, 1e-8, f"{name} after one training forward")
+        if m:
+            raise Fail(f"BatchNorm1d(3): {m} (the attributes keep their shape (D,) and follow the running average; "
+                       "see bn1d_running_stats).")
 
 
-@check("bn1d_params_live", 0.5, "BatchNorm1d.forward")
+@check("bn1d_params_live", 0.5, "BatchNorm1d.forward", uses=("batchnorm_forward",))
 def bn1d_params_live(ctx):
     """params() returns the layer's own gamma and beta arrays: an optimizer's in-place step on them (here
     gamma *= 2, beta += 0.5) changes what the next forward computes."""
@@ -122,7 +130,8 @@ def bn1d_grads_stored(ctx):
             raise fail or Fail(text)
 
 
-@check("bn1d_backward_errors", 0.5, "BatchNorm1d.forward")
+@check("bn1d_backward_errors", 0.5, "BatchNorm1d.forward",
+       uses=("batchnorm_forward", "batchnorm_inference", "batchnorm_backward"))
 def bn1d_backward_errors(ctx):
     """backward raises RuntimeError without a training forward: on a new layer, and after an inference-mode
     forward (which must not leave the last training cache behind)."""
@@ -152,15 +161,23 @@ def bn1d_backward_errors(ctx):
                    "minibatch.")
 
 
-@check("bn1d_rejects_one_instance", 0.5, "BatchNorm1d.forward")
+@check("bn1d_rejects_one_instance", 0.5, "BatchNorm1d.forward", uses=("batchnorm_forward",))
 def bn1d_rejects_one_instance(ctx):
-    """forward(z) in training mode with B = 1 raises ValueError (inference mode accepts B = 1)."""
+    """forward(z) in training mode with B = 1 raises ValueError (inference mode accepts B = 1); B = 2 works."""
     r = ctx.rng(6)
+    z2 = r.normal(size=(2, 3))
     p = ctx.program()
     bn = _new_layer(p)
+    out2 = p.emit(p.method(bn, "forward", z2, label="BatchNorm1d.forward(z)"))
     at = p.n_emits
     p.method(bn, "forward", r.normal(size=(1, 3)), catch=True, label="BatchNorm1d.forward(z)")
-    problem = error_mistake(ctx.run(p, "BatchNorm1d.forward with B = 1")[at], "ValueError")
+    values = ctx.run(p, "BatchNorm1d.forward with B = 2, then B = 1")
+    m = mismatch(values[out2], ref.batchnorm.BatchNorm1d(3).forward(z2.copy()), 1e-6, 1e-8, "the output")
+    if m:
+        raise Fail(_named(f"BatchNorm1d(3).forward(z) with B = 2: {m}.", FORWARD_MISTAKES,
+                          {"z": z2, "gamma": np.ones(3), "beta": np.zeros(3), "eps": 1e-5}, values[out2],
+                          ref.batchnorm.BatchNorm1d(3).forward(z2.copy())))
+    problem = error_mistake(values[at], "ValueError")
     if problem:
         raise Fail(f"BatchNorm1d(3).forward(z) in training mode with z of shape (1, 3): {problem}.\nLikely "
                    "mistake: no check of the batch size. Hint: one instance has no spread to normalize by (and an "
@@ -199,7 +216,8 @@ def bn1d_eps(ctx):
             raise Fail(text)
 
 
-@check("bn1d_inputs_unchanged", 0.5, "BatchNorm1d.forward")
+@check("bn1d_inputs_unchanged", 0.5, "BatchNorm1d.forward",
+       uses=("batchnorm_forward", "batchnorm_inference", "batchnorm_backward"))
 def bn1d_inputs_unchanged(ctx):
     """forward (both modes) and backward never modify z or dout in place."""
     r = ctx.rng(8)

@@ -113,8 +113,10 @@ def sgd_weight_decay(ctx):
 
 @check("sgd_nesterov_requires_momentum", 0.5, "SGD.step")
 def sgd_nesterov_requires_momentum(ctx):
-    """SGD(params, nesterov=True) with momentum 0 raises ValueError (PyTorch); with momentum > 0 it does not."""
-    params, _ = _problem(ctx, steps=1)
+    """SGD(params, nesterov=True) with momentum 0 raises ValueError (PyTorch); with momentum > 0 it does not
+    (and its steps are right: no points for the provided check alone)."""
+    params, grads = _problem(ctx, steps=2)
+    run_optimizer(ctx, "SGD", params, grads, SGD_MISTAKES, lr=0.1, momentum=0.5, nesterov=True)
     p = ctx.program()
     ws = [p.array(w) for w in params]
     outcome = {}
