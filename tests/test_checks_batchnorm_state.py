@@ -49,3 +49,13 @@ def test_each_broken_clause_fails_with_its_name(name, patch, named):
         assert "no check of the batch size" in fails(f"batchnorm.{name}", batchnorm=bad)
         return
     assert named in fails(f"batchnorm.{name}", batchnorm=patched("batchnorm", patch))
+
+
+def test_running_statistics_kept_as_rows_are_named():
+    bad = patched("batchnorm", ("        mu, var_unbiased = z.mean(axis=0), z.var(axis=0, ddof=1)\n",
+                                "        mu, var_unbiased = z.mean(axis=0, keepdims=True), z.var(axis=0, ddof=1, keepdims=True)\n"),
+                  ("        self.running_mean *= 1 - m\n        self.running_mean += m * mu\n"
+                   "        self.running_var *= 1 - m\n        self.running_var += m * var_unbiased\n",
+                   "        self.running_mean = (1 - m) * self.running_mean + m * mu\n"
+                   "        self.running_var = (1 - m) * self.running_var + m * var_unbiased\n"))
+    assert "a batch statistic with keepdims=True" in fails("batchnorm.bn1d_attributes", batchnorm=bad)

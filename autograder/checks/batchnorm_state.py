@@ -4,7 +4,7 @@ the contract's errors, eps, inputs never modified)."""
 
 import numpy as np
 
-from . import Fail, check, describe_type, error_mistake, find_mistake, mismatch
+from . import Fail, Mistake, check, describe_type, error_mistake, find_mistake, mismatch
 from ..refimpl import ref
 from .batchnorm import FORWARD_MISTAKES, backward_failure
 from .batchnorm_layer import _eval_failure
@@ -27,11 +27,13 @@ def _new_layer(p, D=3, **kw):
     return p.call("batchnorm.BatchNorm1d", D, label=f"BatchNorm1d({D})", **kw)
 
 
-ATTRIBUTE_MISTAKES = {
-    (1, 3): ("attributes of shape (1, D) instead of (D,)", "create them with np.ones(D) / np.zeros(D): the "
-             "contract's gamma, beta, running_mean and running_var are vectors of shape (D,) (PyTorch's too); "
-             "(1, D) broadcasts in the forward but not in params(), optimizers and saved models."),
-}
+ROW_SHAPED = Mistake("attributes of shape (1, D) instead of (D,)", "create them with np.ones(D) / np.zeros(D): the "
+                     "contract's gamma, beta, running_mean and running_var are vectors of shape (D,) (PyTorch's too); "
+                     "(1, D) broadcasts in the forward but not in params(), optimizers and saved models.")
+KEEPDIMS = Mistake("a batch statistic with keepdims=True", "z.mean(axis=0) and z.var(axis=0, ddof=1) have shape "
+                   "(D,); the running statistics keep the shape (D,).")
+NOT_ZERO_ONE = Mistake("running statistics not started at 0 and 1", "running_mean = np.zeros(D), running_var = "
+                       "np.ones(D) (PyTorch), before any batch is seen.")
 
 
 @check("bn1d_attributes", 0.5, "BatchNorm1d.forward", uses=("batchnorm_forward",))
@@ -52,19 +54,15 @@ def bn1d_attributes(ctx):
         if m:
             text = f"BatchNorm1d(3) before any forward: {m}."
             shape = getattr(got, "shape", None)
-            if shape in ATTRIBUTE_MISTAKES:
-                text += "\nLikely mistake: {}. Hint: {}".format(*ATTRIBUTE_MISTAKES[shape])
-            elif name.startswith("running") and isinstance(got, np.ndarray) and got.shape == (3,):
-                text += ("\nLikely mistake: running statistics not started at 0 and 1. Hint: running_mean = "
-                         "np.zeros(D), running_var = np.ones(D) (PyTorch), before any batch is seen.")
-            raise Fail(text)
+            mistake = ROW_SHAPED if shape == (1, 3) else NOT_ZERO_ONE if name.startswith("running") and shape == (3,) \
+                else None
+            raise Fail(text + (f"\nLikely mistake: {mistake.name}. Hint: {mistake.hint}" if mistake else ""))
     for name in names[2:]:
         got = values[after[name]]
         if not isinstance(got, np.ndarray) or got.shape != (3,) or got.dtype != np.float64:
             text = f"BatchNorm1d(3): {name} after one training forward is {describe_type(got)}, expected (3,) float64."
-            if getattr(got, "shape", None) in ATTRIBUTE_MISTAKES:
-                text += ("\nLikely mistake: a batch statistic with keepdims=True. Hint: z.mean(axis=0) and "
-                         "z.var(axis=0, ddof=1) give shape (D,); the running statistics keep the shape (D,).")
+            if getattr(got, "shape", None) == (1, 3):
+                text += f"\nLikely mistake: {KEEPDIMS.name}. Hint: {KEEPDIMS.hint}"
             raise Fail(text)
 
 
