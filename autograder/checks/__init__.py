@@ -1,4 +1,7 @@
-"""The hidden checks: one module per topic, each check a function with points.
+"""The hidden checks: a module per topic (split by concern into ``<topic>_<part>``
+modules when it grows: ``batchnorm_layer``, ``batchnorm_state``,
+``divergences_softmax``, ``dropout_layer``), each check a function with points.
+``CONTRACT.md`` maps every clause of the package contract to its checks.
 
 A check runs in the deciding process. It draws its inputs from fixed seeds,
 has the student's functions run on them in the sandboxed worker (through
