@@ -203,3 +203,12 @@ def test_local_runner_reports_exceptions_like_the_worker():
     p.call("batchnorm.batchnorm_forward", np.ones((1, 2)), np.ones(2), np.zeros(2))
     with pytest.raises(StudentError, match="ValueError"):
         ctx.run(p)
+
+
+def test_expect_new_arrays_tells_an_in_place_change_from_an_alias():
+    grads = [np.full((2, 2), 9.0)]
+    inplace = patched("heuristics", ("clipped = [np.clip(g, -theta, theta) for g in grads]",
+                                     "clipped = [np.clip(g, -theta, theta, out=g) for g in grads]"))
+    with pytest.raises(Fail, match=r"modified its input grads\[0\] in place"):
+        _ctx(heuristics=inplace).expect_new_arrays("heuristics.clip_by_value", grads, 5.0, paths=[(0,)],
+                                                   mistake=Mistake("x", "y"))

@@ -161,6 +161,7 @@ class Ctx:
         p = Program()
         label, named, sargs, skw, leaves = self._send(p, fn, args, kwargs)
         out = p.call(fn, *sargs, label=label, **skw)
+        before_fill = [p.emit(r) for _, _, r in leaves]
         for path in paths:
             r = out
             for k in path:
@@ -168,6 +169,10 @@ class Ctx:
             p.method(r, "fill", float("nan"), catch=True, label="writing into the returned array")
         after = [p.emit(r) for _, _, r in leaves]
         values = self.run(p, label)
+        for (path, before, _), i in zip(leaves, before_fill):
+            if not isinstance(values[i], np.ndarray) or not np.array_equal(values[i], before, equal_nan=True):
+                raise Fail(f"{label} modified its input {path} in place ({describe_inputs(named)}). Inputs must never "
+                           "be modified: compute into a new array.")
         for (path, before, _), i in zip(leaves, after):
             now = values[i]
             if not isinstance(now, np.ndarray) or now.shape != before.shape or not np.array_equal(
