@@ -1,5 +1,7 @@
-"""Realistic mistakes, one at a time: each must lose points on its topic, and
-the failure message must name the mistake (the catalogue's hint).
+"""Realistic mistakes, one at a time (single-mistake mutants: textual patches of
+the reference): each must lose points on its topic, and EVERY check it fails
+must name the mistake (its root cause, not a consequence), but for the few in
+ONLY_ONE_MESSAGE. Every check of the registry must be failed by some mutant.
 
 To keep the suite fast, mistakes of different topics are graded together in
 rounds (one worker per topic, so they cannot affect each other).
@@ -10,7 +12,7 @@ import pytest
 from autograder.checks import DOCUMENTED_POINTS, select
 from autograder_support import build, failed, grade, topic_score
 
-# (topic, what, patches [(module, old, new)], text expected in a failure message or None)
+# (topic, what, patches [(module, old, new)], text expected in the failure messages or None)
 MISTAKES = [
     # divergences
     ("divergences", "l2 without 1/B", [("divergences", "loss = 0.5 * np.sum((y - d) ** 2) / B",
@@ -35,7 +37,7 @@ MISTAKES = [
     ("divergences", "softmax unstable", [("divergences", "e = np.exp(z - np.max(z, axis=-1, keepdims=True))",
                                           "e = np.exp(z)")], "not numerically stable"),
     ("divergences", "softmax axis 0", [("divergences", "y = e / np.sum(e, axis=-1, keepdims=True)",
-                                        "y = e / np.sum(e, axis=0, keepdims=True)")], None),
+                                        "y = e / np.sum(e, axis=0, keepdims=True)")], "wrong axis"),
     ("divergences", "log(softmax)", [("divergences", "    shifted = z - np.max(z, axis=-1, keepdims=True)\n    log_y = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))",
                                       "    log_y = np.log(softmax(z))")], "log(softmax(z))"),
     ("divergences", "sce without 1/B", [("divergences", "loss = -np.sum(d * log_softmax(z)) / B",
@@ -158,6 +160,7 @@ MISTAKES = [
 
 
 
+#: Mistakes of the contract clauses and of the named mistakes added with issue 8 (same format).
 NEW = [
     # divergences
     ("divergences", "kl clipped from below only", [("divergences", "    yc = np.clip(y, eps, 1.0)\n    d_log_d",

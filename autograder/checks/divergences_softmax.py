@@ -10,6 +10,16 @@ TOPIC = "divergences"
 
 # --------------------------------------------------------------------- softmax
 
+
+def _sum_axis0(z):
+    """Each row's maximum subtracted (stable), but the sum taken over the batch axis."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+SUM_AXIS0 = "summed along the wrong axis (the batch axis)"
+SUM_AXIS0_HINT = "normalize each row by its OWN sum: np.sum(e, axis=-1, keepdims=True), the same axis as the max."
+
 SOFTMAX_MISTAKES = [
     Mistake("not numerically stable", "subtract each row's maximum before exp (z - z.max(axis=-1, "
             "keepdims=True)): exp(1000) overflows to inf and inf / inf is NaN.", when=_nonfinite_where_finite),
@@ -20,6 +30,7 @@ SOFTMAX_MISTAKES = [
             "axis=-1 with keepdims=True.", lambda z: _softmax(z, axis=0)),
     Mistake("normalized over the whole array", "each row is its own distribution: sum along axis=-1.",
             lambda z: np.exp(z - z.max()) / np.sum(np.exp(z - z.max()))),
+    Mistake(SUM_AXIS0, SUM_AXIS0_HINT, _sum_axis0),
 ]
 LOG_SOFTMAX_MISTAKES = [
     Mistake("computed log(softmax(z))", "log(softmax(z)) is log 0 = -inf where softmax underflows: use "
@@ -104,6 +115,7 @@ SCE_GRAD_MISTAKES = [
     Mistake("not numerically stable", "compute softmax with the row maximum subtracted.",
             when=_nonfinite_where_finite),
     Mistake("softmax along the wrong axis", "along the last axis.", lambda z, d: (_softmax(z, 0) - d) / _B_z(z)),
+    Mistake(f"softmax {SUM_AXIS0}", SUM_AXIS0_HINT, lambda z, d: (_sum_axis0(z) - d) / _B_z(z)),
 ]
 
 
