@@ -25,7 +25,7 @@ def test_cli_table_and_json(tmp_path):
     assert "TOTAL" in proc.stdout
     result = json.loads(out.read_text())
     total = DOCUMENTED_POINTS["regularization"] + DOCUMENTED_POINTS["dropout"]
-    assert result["max_score"] == total and result["score"] == total - 1.5
+    assert result["max_score"] == total and result["score"] == total - 1.75  # l2_penalty (1.5) and its float clause (0.25)
     names = [t["name"] for t in result["tests"]]
     assert names[0].startswith("dropout.") and names[-1].startswith("regularization.")  # topic order
     l2 = next(t for t in result["tests"] if t["name"] == "regularization.l2_penalty")
@@ -51,7 +51,7 @@ def test_hidden_cell_returns_a_plain_float_and_writes_no_stderr(tmp_path, monkey
     assert err == ""
     assert type(full) is float and full == 2.0
     assert type(none) is float and none == 0.0
-    assert type(both) is float and both == pytest.approx(5 * 2 / 3.5)
+    assert type(both) is float and both == pytest.approx(5 * 2.25 / 3.75)  # l2: 2.25 points, l2_grad: 1.5
     assert typo == 0.0 and "unknown exercise divergences.l3" in out
     assert "Likely mistake: forgot the 1/B" in out
     assert snapshot(tmp_path) == before
