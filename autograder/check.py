@@ -77,12 +77,13 @@ def grade_package(path, topics=None, jobs=None, *, exercises=None, limits: Limit
 def format_table(result: dict, path: str = "", width: int | None = None) -> str:
     """The report a student reads: notes, one line per check (points, name, ``ok``), the full
     message of every failure below its check, wrapped to ``width`` (default: the terminal's)."""
-    width = max(60, width or shutil.get_terminal_size((100, 24)).columns)
+    width = max(72, width or shutil.get_terminal_size((100, 24)).columns)  # the longest check line fits 72
     body = textwrap.TextWrapper(width=width, initial_indent=" " * 11, subsequent_indent=" " * 11,
                                 break_long_words=True, break_on_hyphens=False)
     note = textwrap.TextWrapper(width=width, initial_indent="  note: ", subsequent_indent=" " * 8)
     sandbox = result.get("extra_data", {}).get("sandbox", "?")
-    lines = [f"Hidden checks of {path or 'the package'} (sandbox: {sandbox})"]
+    lines = textwrap.wrap(f"Hidden checks of {path or 'the package'} (sandbox: {sandbox})", width,
+                          subsequent_indent="  ", break_on_hyphens=False)
     for text in (result.get("output") or "").splitlines():
         lines += note.wrap(text) or [""]
     lines.append(f"{'points':>9}  check")
