@@ -11,9 +11,10 @@ Layouts (where the package is looked for in ``src``):
 - ``"notebook"``: ``src`` is an nbgrader assignment folder; the package is the ``nntricks/``
   folder next to the notebook.
 - ``"gradescope"``: ``src`` is the uploaded submission; the package is, in this order, the
-  shallowest ``nntricks/`` folder holding ``.py`` files, the loose ``.py`` files at the top, or
-  a zip of either found in the submission (``nntricks.zip``, a zip with ``nntricks/`` inside,
-  at any depth, or with one top folder holding the files; ``__MACOSX`` junk is ignored).
+  shallowest ``nntricks/`` folder holding ``.py`` files, the loose files at the top (when one
+  of them is a module of the package: ``divergences.py``, ...), or a zip of either found in the
+  submission (``nntricks.zip``, a zip with ``nntricks/`` inside, at any depth, or with one top
+  folder holding the modules; ``__MACOSX`` junk is ignored).
 
 Rules of the copy (``dest/nntricks``; ``dest`` is a scratch directory the caller owns):
 
@@ -48,6 +49,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .exercises import TOPICS
+
 LAYOUTS = ("check", "notebook", "gradescope")
 MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_DEPTH = 500, 5 << 20, 50 << 20, 6
 MAX_ZIP_ENTRIES, MAX_ZIP_FILE_BYTES = 5000, 100 << 20
@@ -57,6 +60,7 @@ MAX_NOTES = 40
 _BYTECODE = {".pyc", ".pyo"}
 _NATIVE = {".so", ".pyd", ".dylib", ".dll"}
 _MACOS_JUNK = ("__MACOSX", ".DS_Store")
+MODULES = {"__init__", *TOPICS}
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _ONLY_REGULAR = "(only regular files are graded)"
@@ -166,9 +170,8 @@ def _open_below(root: Path, parts) -> int:
 def _copy_file(dir_fd: int, name: str, where: str, out: Path, notes: _Notes):
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-    except OSError as e:
-        notes.add(where, _kind(os.lstat(name, dir_fd=dir_fd).st_mode) if e.errno == errno.ELOOP
-                  else f"could not be read ({e.strerror})")
+    except OSError as e:  # ELOOP: it became a symbolic link since it was listed
+        notes.add(where, _kind(stat.S_IFLNK) if e.errno == errno.ELOOP else f"could not be read ({e.strerror})")
         return
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(fd)
@@ -241,9 +244,15 @@ def _lmode(path: Path) -> int | None:
         return None
 
 
-def _has_py(path: Path) -> bool:
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is one of the package's modules (loose files count only with one of them)."""
+    return name.endswith(".py") and name[:-3] in MODULES
+
+
+def _has_py(path: Path, modules_only=False) -> bool:
     try:
-        return any(e.name.endswith(".py") and e.is_file(follow_symlinks=False) for e in os.scandir(path))
+        return any((_is_module(e.name) if modules_only else e.name.endswith(".py"))
+                   and e.is_file(follow_symlinks=False) for e in os.scandir(path))
     except OSError:
         return False
 
@@ -294,10 +303,11 @@ def _zip_package(members) -> tuple | None:
     named = sorted((p for p in direct if p and p[-1] == "nntricks"), key=lambda p: (len(p), p))
     if named:
         return named[0]
-    if () in direct:
+    loose = {parts[:-1] for parts, _ in members if _is_module(parts[-1])}
+    if () in loose:
         return ()
     tops = {parts[0] for parts, _ in members if len(parts) > 1}
-    if len(tops) == 1 and (next(iter(tops)),) in direct:
+    if len(tops) == 1 and (next(iter(tops)),) in loose:
         return (next(iter(tops)),)
     return None
 
@@ -446,7 +456,7 @@ def _gradescope(src: Path, dest: Path, notes: _Notes) -> Intake:
         where = "/".join(folders[0])
         package = _copy_package(src, folders[0], where, dest, notes)
         return Intake(package, where, notes.done())
-    if _has_py(src):
+    if _has_py(src, modules_only=True):
         package = _copy_package(src, (), "", dest, notes)
         return Intake(package, "the top of your submission", notes.done())
     for rel in zips:

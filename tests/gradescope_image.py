@@ -3,10 +3,10 @@
 ``python tests/gradescope_image.py`` (as root, with ``debootstrap``; ``make gradescope-image-test``
 runs it through ``tests/test_gradescope_image.py``):
 
-1. builds a minimal Debian 12 root filesystem with ``debootstrap --variant=minbase`` from the
-   Debian mirror apt already uses here (``/etc/apt/sources.list*``), cached in
-   ``build/gradescope-image/base-bookworm`` between runs;
-2. copies it to ``build/gradescope-image/image``, builds the autograder zip
+1. builds a minimal Debian 12 root filesystem (``NNTRICKS_GRADESCOPE_SUITE=trixie``: Debian 13,
+   Python 3.13) with ``debootstrap --variant=minbase`` from the Debian mirror apt already uses
+   here (``/etc/apt/sources.list*``), cached in ``build/gradescope-image/base-<suite>`` between runs;
+2. copies it to ``build/gradescope-image/image-<suite>``, builds the autograder zip
    (``python -m autograder gradescope``), unpacks it into the image's ``/autograder/source`` and
    runs ``setup.sh`` there as root, as Gradescope does when it builds its image (``chroot`` in a
    private mount and PID namespace, with ``/proc``, ``/dev`` and a fresh ``/tmp``);
@@ -43,9 +43,10 @@ from autograder import gradescope  # noqa: E402
 from autograder.checks import DOCUMENTED_POINTS  # noqa: E402
 
 WORK = ROOT / "build" / "gradescope-image"
-SUITE = "bookworm"
+#: The Debian release: bookworm (Python 3.11) by default; NNTRICKS_GRADESCOPE_SUITE=trixie tests Python 3.13.
+SUITE = os.environ.get("NNTRICKS_GRADESCOPE_SUITE", "bookworm")
 BASE = WORK / f"base-{SUITE}"
-IMAGE = WORK / "image"
+IMAGE = WORK / f"image-{SUITE}"
 FULL = float(sum(DOCUMENTED_POINTS.values()))
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 REF_IN_IMAGE = "/autograder/source/reference/nntricks/divergences.py"

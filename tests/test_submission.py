@@ -27,7 +27,8 @@ def _pkg(dest: Path, base=REF_PKG) -> Path:
 
 
 def _tree(path: Path) -> dict:
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
 
 
 def _zip(path: Path, entries) -> Path:
@@ -115,6 +116,13 @@ def test_gradescope_zip_layouts(tmp_path, dest, prefix, source):
     assert got.source == source
     assert _tree(got.package) == _tree(REF_PKG)
     assert got.ignored == ("nntricks.zip:__MACOSX: macOS metadata",)
+
+
+def test_gradescope_loose_files_count_only_with_a_module_of_the_package(tmp_path, dest):
+    (tmp_path / "helper.py").write_text("print('mine')\n")
+    _zip(tmp_path / "work.zip", _package_entries("hw/"))
+    got = intake(tmp_path, dest, layout="gradescope")
+    assert got.source == "work.zip:hw" and _tree(got.package) == _tree(REF_PKG)
 
 
 def test_gradescope_nothing_found(tmp_path, dest):
