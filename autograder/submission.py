@@ -46,6 +46,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -374,7 +375,8 @@ def _unzip_package(src: Path, rel: tuple, dest: Path, notes: _Notes) -> Intake |
                         notes.add(where, why)
                     else:
                         _extract(zf, info, package.joinpath(*rel), where, notes)
-        except (zipfile.BadZipFile, _BadZip, OSError, EOFError, NotImplementedError, ValueError) as e:
+        except (zipfile.BadZipFile, _BadZip, OSError, EOFError, NotImplementedError, ValueError, RuntimeError,
+                zlib.error) as e:  # whatever a corrupt or hostile zip makes zipfile raise
             notes.add(label, f"not unpacked: {e}")
             shutil.rmtree(package, ignore_errors=True)
             return None

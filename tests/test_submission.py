@@ -317,6 +317,19 @@ def test_zip_whose_header_lies_about_its_size(tmp_path, dest):
     assert list(dest.iterdir()) == []
 
 
+def test_corrupt_zip_is_named_not_fatal(tmp_path, dest):
+    raw = bytearray(_zip(tmp_path / "raw.zip", _package_entries()).read_bytes())
+    start = raw.index(b"PK\3\4") + 30 + len("nntricks/__init__.py")
+    raw[start:start + 40] = b"\xff" * 40  # garbage in the first entry's deflate stream
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "nntricks.zip").write_bytes(bytes(raw))
+    (tmp_path / "sub" / "broken.zip").write_bytes(b"PK\3\4 not a zip")
+    with pytest.raises(IntakeError) as e:
+        intake(tmp_path / "sub", dest, layout="gradescope")
+    assert [line.split(":")[0] for line in e.value.ignored] == ["broken.zip", "nntricks.zip"]
+    assert all(": not unpacked: " in line for line in e.value.ignored)
+
+
 def test_symlinked_and_nested_zips_are_not_unpacked(tmp_path, dest):
     sub = tmp_path / "sub"
     sub.mkdir()
