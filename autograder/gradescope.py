@@ -66,12 +66,13 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # only what grading needs: no recommended packages (they bring a compiler and perl), no python3-pip
 apt-get install -y -qq --no-install-recommends python3 python3-venv bubblewrap >/dev/null
+apt-get clean && rm -rf /var/lib/apt/lists/*  # 80 MiB the image does not need
 python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (@LOW@) <= v <= (@HIGH@) else
     f"setup.sh: Python {v[0]}.{v[1]} is not supported: choose a base image with Python @PYTHONS@")'
 python3 -m venv "$ROOT/venv"
 PY="$ROOT/venv/bin/python"
-"$PY" -m pip install --quiet --disable-pip-version-check "@PIP@"
-"$PY" -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r "$ROOT/source/requirements.txt"
+"$PY" -m pip install --quiet --no-cache-dir --disable-pip-version-check "@PIP@"
+"$PY" -m pip install --quiet --no-cache-dir --disable-pip-version-check --only-binary=:all: -r "$ROOT/source/requirements.txt"
 "$PY" -c 'import sys, numpy; print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__}")'
 # bubblewrap needs user namespaces; where the container forbids them the checks use process limits only
 if (cd "$ROOT/source" && "$PY" -c 'import sys; from autograder.sandbox import bwrap_path; sys.exit(not bwrap_path())'); then

@@ -30,7 +30,7 @@ def test_setup_installs_only_what_grading_needs(image):
     added = set(figures["packages_added"])
     assert {"python3", "python3-venv", "bubblewrap"} <= added
     assert not added & {"gcc", "g++", "cpp", "perl", "python3-dev", "python3-pip", "build-essential"}, added
-    assert figures["image_bytes"] - figures["base_bytes"] < 250 << 20
+    assert figures["image_bytes"] - figures["base_bytes"] < 100 << 20  # measured: 61 MiB (Debian 12)
     out = figures["setup_output"]
     assert "setup.sh: Python 3." in out and "numpy 2." in out
     assert "setup.sh: bubblewrap works" in out  # the container-like root allows it
