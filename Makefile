@@ -11,7 +11,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup lab test release bench example-class clean
+.PHONY: setup lab test release bench example-class clean gradescope-image-test
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,9 @@ release: setup  ## regenerate notebooks/ from reference/ and solutions/
 
 example-class: setup  ## grade the bundled synthetic class end to end (build/example_class/)
 	$(PY) -m autograder grade --example --jobs 2
+
+gradescope-image-test: setup  ## as root, with debootstrap: the Gradescope zip on a bare Debian 12 (about 3 min)
+	NNTRICKS_GRADESCOPE_IMAGE=1 $(PY) -m pytest tests/test_gradescope_image.py -v
 
 bench: setup  ## speed figures (see benchmarks/README.md)
 	$(PY) benchmarks/run.py
