@@ -42,7 +42,7 @@ from ..protocol import NumpyBool, Opaque, Program, Raised, Ref
 from ..refimpl import ref
 
 #: Fixed, documented points per topic (the registry must add up to these).
-DOCUMENTED_POINTS = {"divergences": 20, "optim": 20, "init": 16, "batchnorm": 20, "dropout": 12,
+DOCUMENTED_POINTS = {"divergences": 20, "nn": 16, "optim": 20, "init": 16, "batchnorm": 20, "dropout": 12,
                      "regularization": 10, "heuristics": 14}
 
 ANY = type("ANY", (), {"__repr__": lambda self: "ANY"})()  # compare nothing here
