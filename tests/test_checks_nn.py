@@ -14,6 +14,8 @@ MISTAKES = [
     ("dW divided by B", [("nn", "self.dW = self.x.T @ dout", "self.dW = self.x.T @ dout / len(dout)")], "dW divided by B"),
     ("db as the mean", [("nn", "self.db = dout.sum(axis=0)", "self.db = dout.mean(axis=0)")], "db as the mean"),
     ("dW transposed", [("nn", "self.dW = self.x.T @ dout", "self.dW = dout.T @ self.x")], "shape of W.T"),
+    ("dW transposed (square layer named)", [("nn", "self.dW = self.x.T @ dout", "self.dW = dout.T @ self.x")],
+     "Likely mistake: dW transposed"),
     ("forward without bias", [("nn", "z = x @ self.W + self.b", "z = x @ self.W")], "no bias"),
     ("gradients accumulated", [("nn", "self.dW = self.x.T @ dout", "self.dW = self.dW + self.x.T @ dout")],
      "gradients accumulated"),

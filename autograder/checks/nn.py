@@ -137,6 +137,8 @@ BACKWARD_MISTAKES = {
     "dW": [
         Mistake("dW divided by B", "the gradients SUM the instances' contributions (PyTorch): the loss's 1/B is "
                 "already in dout, so do not divide again.", lambda x, W, dout: x.T @ dout / len(x)),
+        Mistake("dW transposed", "dW has the shape of W, (fan_in, fan_out): dW[i, j] = sum_n x[n, i] dout[n, j] "
+                "(with a square W a transposed dW still has the right shape).", lambda x, W, dout: (x.T @ dout).T),
         Mistake("dW from one instance", "every instance contributes to dW: sum over the batch.",
                 lambda x, W, dout: np.outer(x[0], dout[0])),
         Mistake("dout not multiplied in", "chain rule: dW[i, j] = sum_n x[n, i] dout[n, j].",
