@@ -1,0 +1,365 @@
+"""The course as a book: build it (``book/build.py``, = ``make book``) and read every page in
+headless Chromium, as a reader would, with no network beyond 127.0.0.1.
+
+Needs the book tools (``make book-setup``: requirements-book.txt in .venv) and Debian's
+``chromium`` and ``chromium-driver``; without them every test here FAILS with what to install
+(never skipped: CI installs them). Screenshots, one per chapter: ``build/book-shots/``.
+"""
+
+import functools
+import http.server
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "build" / "book"
+SHOTS = ROOT / "build" / "book-shots"
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+sys.path.insert(0, str(ROOT / "book"))
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # autograder.exercises
+
+# a raw TeX delimiter left in the text: MathJax did not typeset it
+RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|(?<![\w$\\])\$(?=[^\s$])[^$\n]{1,200}(?<=[^\s\\$])\$(?![\w$])")
+LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.cell", "Hidden checks of")
+# the reference pages show the solution markers of the package on purpose; the chapters fold them
+CHAPTER_LEAKS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _missing_tools():
+    missing = [m for m in ("sphinx", "myst_nb", "sphinx_book_theme", "mathjax", "selenium")
+               if importlib.util.find_spec(m) is None]
+    needs = []
+    if missing:
+        needs.append(f"the Python packages {', '.join(missing)}: run `make book-setup` "
+                     "(installs requirements-book.txt into .venv)")
+    absent = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if absent:
+        needs.append(f"{' and '.join(absent)}: install Debian's chromium and chromium-driver "
+                     "(`apt-get install chromium chromium-driver`, as root)")
+    return needs
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Build the book into build/book (fresh, as `make book` does) and time it."""
+    needs = _missing_tools()
+    if needs:
+        pytest.fail("the book test needs " + "; and ".join(needs), pytrace=False)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(ROOT / "book" / "build.py")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"the book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    print(f"book build: {time.perf_counter() - start:.1f} s")
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """An HTTP server on 127.0.0.1, a free port, serving the site; stopped at the end."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(10)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,1000", "--disable-extensions", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def pages(site):
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if not p.relative_to(site).parts[0].startswith("_"))
+
+
+def chapters():
+    return sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+@functools.lru_cache(maxsize=None)
+def _ids(path):
+    return set(re.findall(r'\sid="([^"]+)"', Path(path).read_text(encoding="utf-8")))
+
+
+def _wait_ready(driver):
+    """Wait for the page, its images and MathJax's typesetting."""
+    driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const imgs = Array.from(document.images);
+        imgs.forEach(i => { if (i.loading === 'lazy') i.loading = 'eager'; });
+        const typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise)
+            ? MathJax.startup.promise : Promise.resolve();
+        Promise.all([typeset].concat(imgs.map(i => i.decode().catch(() => null))))
+            .then(() => done(true), () => done(false));
+    """)
+
+
+PAGE_FACTS = """
+    const rawText = (() => {  // the text a reader sees or unfolds, without code and typeset math
+        const clone = document.querySelector('main, body').cloneNode(true);
+        clone.querySelectorAll('pre, code, script, style, mjx-container, textarea, .highlight')
+             .forEach(e => e.remove());
+        return clone.textContent;
+    })();
+    const mathNodes = Array.from(document.querySelectorAll('.math'));
+    return {
+        status: document.title,
+        text: rawText,
+        allText: document.body.textContent,
+        brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)
+                           .map(i => i.getAttribute('src')),
+        images: document.images.length,
+        mathNodes: mathNodes.length,
+        untypeset: mathNodes.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80)),
+        links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+        prev: !!document.querySelector('a.left-prev'),
+        next: !!document.querySelector('a.right-next'),
+        search: !!document.querySelector('form[action*="search"] input, .search-button, input[name="q"]'),
+    };
+"""
+
+
+def _check_links(page_url, links, server, site, problems):
+    for href in links:
+        url = urlparse(href)
+        if url.scheme in ("mailto", "javascript", "data") or f"{url.scheme}://{url.netloc}" != server:
+            continue
+        path = site / unquote(url.path).lstrip("/")
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_file():
+            problems.append(f"{page_url}: a link to {href}, which is not in the site")
+        elif url.fragment and path.suffix == ".html" and unquote(url.fragment) not in _ids(path):
+            problems.append(f"{page_url}: a link to {href}, whose #{url.fragment} is not on that page")
+
+
+def _requests(driver):
+    """URLs the browser requested since the last call (performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+        elif message["method"] == "Network.responseReceived":
+            response = message["params"]["response"]
+            if response["status"] >= 400:
+                urls.append(f"HTTP {response['status']} {response['url']}")
+    return urls
+
+
+def test_every_page_renders_offline_in_a_real_browser(site, server, browser):
+    start = time.perf_counter()
+    problems, math_pages = [], 0
+    all_pages = pages(site)
+    assert {"index.html", "search.html", "exercises.html", "reference/index.html"} <= set(all_pages)
+    assert {f"{c}.html" for c in chapters()} <= set(all_pages), "a solution notebook has no chapter"
+    browser.get_log("browser"), browser.get_log("performance")  # start from clean logs
+    for page in all_pages:
+        url = f"{server}/{page}"
+        browser.get(url)
+        _wait_ready(browser)
+        facts = browser.execute_script(PAGE_FACTS)
+        for entry in browser.get_log("browser"):
+            if entry["level"] == "SEVERE":
+                problems.append(f"{page}: console error: {entry['message']}")
+        for request in _requests(browser):
+            if request.startswith("HTTP "):
+                problems.append(f"{page}: {request}")
+            elif not request.startswith((server + "/", "data:", "blob:")):
+                problems.append(f"{page}: a request to another host, {request} (the book must work offline)")
+        problems += [f"{page}: the image {src} did not load" for src in facts["brokenImages"]]
+        problems += [f"{page}: math not typeset by MathJax: {m!r}" for m in facts["untypeset"]]
+        for match in RAW_MATH.finditer(facts["text"]):
+            context = facts["text"][max(0, match.start() - 40):match.end() + 40].replace("\n", " ")
+            problems.append(f"{page}: raw TeX left in the text: ...{context}...")
+        leaks = LEAKS + (() if page.startswith("reference/") else CHAPTER_LEAKS)
+        problems += [f"{page}: {leak!r} shows in the page" for leak in leaks if leak in facts["allText"]]
+        _check_links(page, facts["links"], server, site, problems)
+        if not facts["search"]:
+            problems.append(f"{page}: no search box")
+        if page.removesuffix(".html") in chapters():
+            if not (facts["prev"] or facts["next"]):
+                problems.append(f"{page}: no previous/next navigation")
+            if facts["mathNodes"]:
+                math_pages += 1
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
+    assert math_pages >= len(chapters()) - 1, "the chapters should contain typeset math"
+    elapsed = time.perf_counter() - start
+    print(f"browser check of {len(all_pages)} pages: {elapsed:.1f} s")
+
+
+def _solution_cells(name):
+    nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+
+
+@pytest.mark.parametrize("name", chapters())
+def test_solutions_are_folded_until_clicked(name, server, browser):
+    """Every solution is folded; clicking one shows it; a screenshot per chapter."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{server}/{name}.html")
+    _wait_ready(browser)
+    folded = browser.find_elements(By.CSS_SELECTOR, "details.nnt-solution, .cell.tag_nnt-solution details")
+    expected = len(_solution_cells(name))
+    assert len(folded) >= expected, (
+        f"{name}: {len(folded)} folded solutions for {expected} solution cells in solutions/{name}.ipynb")
+    for details in folded:
+        assert details.get_attribute("open") is None, f"{name}: a solution is unfolded from the start"
+        body = [e for e in details.find_elements(By.XPATH, "./*[not(self::summary)]")]
+        assert body and not any(e.is_displayed() for e in body), f"{name}: solution content visible while folded"
+        summary = details.find_element(By.TAG_NAME, "summary")
+        assert "solution" in summary.text.lower(), f"{name}: a solution toggle reads {summary.text!r}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    if folded:
+        target = folded[-1] if name.startswith("06") else folded[0]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+        target.find_element(By.TAG_NAME, "summary").click()
+        time.sleep(0.3)
+        assert target.get_attribute("open") is not None, f"{name}: clicking 'Show solution' did not unfold it"
+        shown = target.find_elements(By.XPATH, "./*[not(self::summary)]")
+        assert any(e.is_displayed() for e in shown), f"{name}: the unfolded solution shows nothing"
+        text = " ".join(e.text for e in shown)
+        assert text.strip(), f"{name}: the unfolded solution is empty"
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", target)
+    browser.save_screenshot(str(SHOTS / f"{name}.png"))
+    # the other <details> blocks (hints) open too
+    for details in browser.find_elements(By.CSS_SELECTOR, "article details:not(.nnt-solution)"):
+        if details.find_elements(By.XPATH, "ancestor::*[contains(@class, 'tag_nnt-solution')]"):
+            continue
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", details)
+        details.find_element(By.TAG_NAME, "summary").click()
+        assert details.get_attribute("open") is not None, f"{name}: a <details> block does not open"
+
+
+def test_search_finds_a_chapter(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}/search.html?q=dropout")
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    hits = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results li a")]
+    assert any("05_dropout.html" in h for h in hits), f"searching 'dropout' does not find the chapter: {hits[:10]}"
+
+
+def test_the_site_loads_nothing_from_other_hosts(site):
+    """No script, stylesheet, font or image from a URL: the site works with no network."""
+    remote = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    css_remote = re.compile(r"""url\(\s*["']?(?:https?:)?//|@import\s+(?:url\()?\s*["']?(?:https?:)?//""", re.I)
+    found = [f"{p.relative_to(site)}: {m.group(0)}" for p in site.rglob("*.html")
+             for m in remote.finditer(p.read_text(encoding="utf-8"))]
+    found += [f"{p.relative_to(site)}: {m.group(0)}" for p in site.rglob("*.css")
+              for m in css_remote.finditer(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not found, "remote resources:\n" + "\n".join(found[:20])
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is not served from the site"
+
+
+def test_the_exercise_table_matches_the_grading(site):
+    """Every exercise of autograder/exercises.py and every graded cell, with its points."""
+    from autograder.exercises import EXERCISES
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((site / "exercises.html").read_text(encoding="utf-8"), "html.parser")
+    text = soup.get_text(" ")
+    for number in {ex.number for ex in EXERCISES.values()}:
+        assert re.search(rf"\b{re.escape(number)}\b", text), f"exercise {number} is missing from the table"
+    grand = 0
+    for name in chapters():
+        nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+        points = [c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")]
+        grand += sum(points)
+        heading = soup.select_one(f'section h2 a[href="{name}.html"]')
+        if not points:
+            assert heading is None, f"{name} has no graded cell but a section in the table"
+            continue
+        assert heading is not None, f"{name}: no section in the exercise table"
+        rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+                for tr in heading.find_parent("section").select("table tbody tr")]
+        assert [int(r[2]) for r in rows[:-1]] == points, f"{name}: the table's points differ from nbgrader's"
+        assert rows[-1][0] == "total" and int(rows[-1][2]) == sum(points), f"{name}: total should be {sum(points)}"
+    assert f"All chapters: {grand} points" in text
+
+
+def test_chapters_strip_hidden_tests_and_fold_solutions():
+    """The transform on a small notebook: what a reader must never see, and what is folded."""
+    from transform import BookError, chapter, strip_hidden_tests
+
+    test_cell = {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "points": 2}}, "execution_count": 1,
+                 "source": "assert f(1) == 2\nprint('ok')\n### BEGIN HIDDEN TESTS\nimport autograder.cell\n"
+                           "autograder.cell.hidden(['divergences.l2'], 2)\n### END HIDDEN TESTS\n",
+                 "outputs": [{"output_type": "stream", "name": "stdout", "text": "ok\nHidden checks of x: 3/3 passed\n"},
+                             {"output_type": "execute_result", "data": {"text/plain": "2.0"}, "metadata": {},
+                              "execution_count": 1}]}
+    answer = {"cell_type": "markdown", "metadata": {"nbgrader": {"grade": True, "solution": True, "points": 2}},
+              "source": "### BEGIN SOLUTION\nBecause $x^2 \\ge 0$.\n### END SOLUTION"}
+    code = {"cell_type": "code", "metadata": {"nbgrader": {"solution": True}}, "outputs": [], "execution_count": 2,
+            "source": "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"}
+    heading = {"cell_type": "markdown", "metadata": {}, "source": "## Exercise 1.1: The L2 divergence"}
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# 01 T"}, heading, test_cell, answer, code],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out, placed = chapter(nb, "01_t", {"1.1": ("The L2 divergence", "<details>REF</details>")}, ["divergences"])
+    sources = ["".join(c["source"]) for c in out["cells"]]
+    assert placed == {"1.1"}
+    assert "reference/divergences.md" in sources[1]  # the note under the title
+    test = next(c for c in out["cells"] if c.get("outputs") is not None and "assert f(1)" in c["source"])
+    assert test["source"] == "assert f(1) == 2\nprint('ok')"
+    assert test["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]
+    assert sources[sources.index(test["source"]) + 1] == "<details>REF</details>"  # after the test cell
+    folded = next(s for s in sources if "x^2" in s)
+    assert folded.startswith('<details class="nnt-solution">') and "BEGIN SOLUTION" not in folded
+    solution = out["cells"][-1]
+    assert {"hide-input", "nnt-solution"} <= set(solution["metadata"]["tags"])
+    assert "BEGIN SOLUTION" not in solution["source"] and "return 2 * x" in solution["source"]
+    assert nb["cells"][2]["source"].count("HIDDEN") == 2, "the input notebook was changed"
+    with pytest.raises(BookError, match="never closed"):
+        strip_hidden_tests("a\n### BEGIN HIDDEN TESTS\nb", "cell 3")
+
+
+def test_the_pages_workflow_passes_actionlint():
+    actionlint = shutil.which("actionlint", path=f"{Path(sys.executable).parent}:{sys.path[0]}") \
+        or shutil.which("actionlint")
+    assert actionlint, "actionlint is missing: run `make book-setup`"
+    proc = subprocess.run([actionlint, "-color=never", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"actionlint on {WORKFLOW.relative_to(ROOT)}:\n{proc.stdout}{proc.stderr}"
+    text = WORKFLOW.read_text()
+    for needed in ("requirements-book.txt", "make book", "actions/upload-pages-artifact", "actions/deploy-pages"):
+        assert needed in text, f"the workflow should use {needed}"
