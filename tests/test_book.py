@@ -218,10 +218,20 @@ def test_every_page_renders_offline_in_a_real_browser(site, server, browser):
                 problems.append(f"{page}: no previous/next navigation")
             if facts["mathNodes"]:
                 math_pages += 1
-    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
+    assert not problems, _summary(problems)
     assert math_pages >= len(chapters()) - 1, "the chapters should contain typeset math"
     elapsed = time.perf_counter() - start
     print(f"browser check of {len(all_pages)} pages: {elapsed:.1f} s")
+
+
+def _summary(problems):
+    """The problems grouped by kind (the text after the page name), a few of each."""
+    kinds = {}
+    for problem in problems:
+        kind = re.sub(r"'.*|\S*https?://\S*|\.\.\..*", "", problem.split(": ", 1)[1])[:40]
+        kinds.setdefault(kind, []).append(problem)
+    return f"{len(problems)} problems:\n" + "\n".join(
+        f"[{len(found)} x] " + "\n    ".join(found[:4]) for found in kinds.values())
 
 
 def _solution_cells(name):
@@ -236,16 +246,27 @@ def test_solutions_are_folded_until_clicked(name, server, browser):
 
     browser.get(f"{server}/{name}.html")
     _wait_ready(browser)
+    from autograder.exercises import EXERCISES
+
     folded = browser.find_elements(By.CSS_SELECTOR, "details.nnt-solution, .cell.tag_nnt-solution details")
-    expected = len(_solution_cells(name))
-    assert len(folded) >= expected, (
-        f"{name}: {len(folded)} folded solutions for {expected} solution cells in solutions/{name}.ipynb")
+    cells = _solution_cells(name)
+    code_cells = browser.find_elements(By.CSS_SELECTOR, ".cell.tag_nnt-solution")
+    assert len(code_cells) == sum(c.cell_type == "code" for c in cells), f"{name}: solution code cells missing"
+    for cell in code_cells:
+        assert cell.find_elements(By.CSS_SELECTOR, "details .cell_input"), f"{name}: a solution cell is not folded"
+    summaries = [d.find_element(By.TAG_NAME, "summary").get_attribute("textContent").strip() for d in folded]
+    written = sum(c.cell_type == "markdown" for c in cells)
+    assert summaries.count("Show solution") >= written, f"{name}: {written} written answers, not all folded"
+    numbers = {ex.number for ex in EXERCISES.values() if ex.notebook == name}
+    shown = {s.rsplit(" ", 1)[1] for s in summaries if s.startswith("Show solution: the reference code of Exercise")}
+    assert shown == numbers, f"{name}: folded reference solutions for exercises {sorted(shown)}, expected {sorted(numbers)}"
     for details in folded:
         assert details.get_attribute("open") is None, f"{name}: a solution is unfolded from the start"
         body = [e for e in details.find_elements(By.XPATH, "./*[not(self::summary)]")]
         assert body and not any(e.is_displayed() for e in body), f"{name}: solution content visible while folded"
         summary = details.find_element(By.TAG_NAME, "summary")
-        assert "solution" in summary.text.lower(), f"{name}: a solution toggle reads {summary.text!r}"
+        label = summary.get_attribute("textContent")
+        assert "solution" in label.lower(), f"{name}: a solution toggle reads {label!r}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     if folded:
         target = folded[-1] if name.startswith("06") else folded[0]
