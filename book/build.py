@@ -11,6 +11,7 @@ site needs no network.
 import argparse
 import ast
 import os
+import re
 import shutil
 import sys
 import time
@@ -79,6 +80,18 @@ def graded_rows(nb, name):
     return rows
 
 
+def exercise_anchors(nb):
+    """{exercise number: the heading's anchor in the chapter}, as MyST's heading anchors spell it."""
+    from myst_parser.slugs import github_slugify
+
+    anchors = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for match in re.finditer(r"^#{1,3}\s+(Exercise\s+(\d+\.\d+)\b.*)$", cell.source, re.M):
+                anchors.setdefault(match.group(2), github_slugify(match.group(1).strip()))
+    return anchors
+
+
 def exercise_table(chapters):
     """The rows of the exercise page, from autograder/exercises.py and the nbgrader points."""
     numbers = {}
@@ -87,9 +100,10 @@ def exercise_table(chapters):
     table, graded = [], set()
     for ch in chapters:
         rows = graded_rows(ch["nb"], ch["name"])
+        anchors = exercise_anchors(ch["nb"])
         for row in rows:
             graded.update(row["exercises"])
-            row["exercise_links"] = [(n, numbers[n].title) for n in row["exercises"]]
+            row["exercise_links"] = [(n, numbers[n].title, anchors.get(n, "")) for n in row["exercises"]]
         table.append({**ch, "rows": rows, "total": sum(r["points"] for r in rows)})
     ungraded = [(n, ex) for n, ex in numbers.items() if n not in graded]
     return table, ungraded

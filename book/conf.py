@@ -30,6 +30,7 @@ html_theme_options = {
     "use_download_button": True,
     "use_fullscreen_button": False,
     "navigation_with_keys": True,
+    "navbar_persistent": [],  # the search box is in the left sidebar; no second one in a top bar
 }
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
