@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "book"))
 
 from autograder.exercises import EXERCISES  # noqa: E402
-from transform import chapter, exercise_solutions, hidden_keys, nbgrader  # noqa: E402
+from transform import BookError, chapter, exercise_solutions, hidden_keys, nbgrader  # noqa: E402
 
 BOOK = ROOT / "book"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(BOOK / "templates"),
@@ -141,7 +141,7 @@ def mathjax_dir():
     return path
 
 
-def stage(src):
+def stage(src, solutions_dir=ROOT / "solutions"):
     """Write the Sphinx sources into ``src`` (emptied first); returns the chapters."""
     if src.exists():
         shutil.rmtree(src)
@@ -153,7 +153,7 @@ def stage(src):
                   for t in dict.fromkeys(k.split(".", 1)[0] for k in EXERCISES)}
     solutions = exercise_solutions(EXERCISES, references)
     chapters, placed = [], set()
-    for name, path in notebooks():
+    for name, path in notebooks(solutions_dir):
         nb = nbformat.read(path, as_version=4)
         book_nb, done = chapter(nb, name, solutions, topics_of(name))
         placed |= done
@@ -171,11 +171,11 @@ def stage(src):
     return chapters
 
 
-def build(out, src, jobs):
+def build(out, src, jobs, solutions_dir=ROOT / "solutions"):
     from sphinx.cmd.build import build_main
 
     start = time.perf_counter()
-    chapters = stage(src)
+    chapters = stage(src, solutions_dir)
     print(f"book: {len(chapters)} chapters staged in {src}", flush=True)
     if out.exists():
         shutil.rmtree(out)
@@ -194,8 +194,13 @@ def main(argv=None):
     parser.add_argument("--src", type=Path, default=ROOT / "build" / "book-src",
                         help="the generated Sphinx sources (default build/book-src)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="sphinx-build processes")
+    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",
+                        help="the executed solution notebooks NN_*.ipynb (default solutions/)")
     args = parser.parse_args(argv)
-    build(args.out.resolve(), args.src.resolve(), args.jobs)
+    try:
+        build(args.out.resolve(), args.src.resolve(), args.jobs, args.solutions.resolve())
+    except BookError as e:
+        raise SystemExit(f"book: {e}") from None
 
 
 if __name__ == "__main__":

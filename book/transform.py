@@ -30,6 +30,7 @@ SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 SOLUTION_CLASS = "nnt-solution"  # the class (or cell tag) of every folded solution
 HIDDEN_OUTPUT = re.compile(r"^Hidden checks of ", re.M)
 EXERCISE_HEADING = re.compile(r"^#{1,6}\s*Exercise\s+(\d+\.\d+)\b", re.M)
+DETAILS = re.compile(r"^<details(?P<attrs>[^>]*)>\s*<summary>(?P<summary>.*?)</summary>(?P<body>.*?)</details>", re.S | re.M)
 
 
 class BookError(ValueError):
@@ -71,7 +72,11 @@ def hidden_keys(source):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "hidden" and ast.unparse(node.func.value) == "autograder.cell"
                 and node.args):
-            value = ast.literal_eval(node.args[0])
+            try:
+                value = ast.literal_eval(node.args[0])
+            except ValueError:
+                raise BookError(f"autograder.cell.hidden({ast.unparse(node.args[0])}, ...): the book needs "
+                                "the exercise keys as a literal string or list") from None
             keys.extend([value] if isinstance(value, str) else value)
     return keys
 
@@ -112,6 +117,15 @@ def fold_markdown(source, summary="Show solution"):
     if SOLUTION_BEGIN in folded or SOLUTION_END in folded:
         raise BookError(f"an unmatched '{SOLUTION_BEGIN}' / '{SOLUTION_END}' in a markdown cell:\n{source[:300]}")
     return folded
+
+
+def open_details(source):
+    """``<details>`` blocks (hints) that start a line, with their body on lines of its own, so
+    that MyST parses the body as markdown (math, emphasis, code) instead of passing it through
+    as raw HTML. A ``<details>`` in the middle of a line stays raw HTML (the browser test then
+    reports any math left untypeset in it)."""
+    return DETAILS.sub(lambda m: f"<details{m['attrs']}>\n<summary>{m['summary'].strip()}</summary>\n\n"
+                                 f"{m['body'].strip()}\n\n</details>", source)
 
 
 def details(body, summary):
@@ -180,8 +194,7 @@ def chapter(nb, name, solutions, topics):
                 cell["metadata"]["mystnb"] = {"code_prompt_show": "Show solution",
                                               "code_prompt_hide": "Hide solution"}
         elif cell["cell_type"] == "markdown":
-            if SOLUTION_BEGIN in source:
-                cell["source"] = fold_markdown(source)
+            cell["source"] = open_details(fold_markdown(source) if SOLUTION_BEGIN in source else source)
             headings = EXERCISE_HEADING.findall(source)
             if pending and headings:  # a new exercise before a test cell: place the previous one here
                 cells.append(_markdown_cell(solutions[pending][1]))

@@ -375,6 +375,15 @@ def test_chapters_strip_hidden_tests_and_fold_solutions():
         strip_hidden_tests("a\n### BEGIN HIDDEN TESTS\nb", "cell 3")
 
 
+def test_hints_in_details_blocks_are_parsed_as_markdown():
+    from transform import open_details
+
+    got = open_details("Text.\n<details>\n<summary> Hint </summary>Use $x^2$.</details>\nMore.")
+    assert got == "Text.\n<details>\n<summary>Hint</summary>\n\nUse $x^2$.\n\n</details>\nMore."
+    inline = "A <details><summary>Hint</summary>b</details> c"
+    assert open_details(inline) == inline  # mid-line: left as it is
+
+
 def test_the_pages_workflow_is_valid():
     """The GitHub Pages workflow against GitHub's workflow schema (check-jsonschema's vendored
     SchemaStore copy), and against actionlint too where it is installed."""
