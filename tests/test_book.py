@@ -240,13 +240,20 @@ def _solution_cells(name):
 
 
 @pytest.mark.parametrize("name", chapters())
-def test_solutions_are_folded_until_clicked(name, server, browser):
-    """Every solution is folded; clicking one shows it; a screenshot per chapter."""
+def test_chapter_has_its_figures_and_folded_solutions(name, server, browser):
+    """The chapter shows every figure of its notebook; every solution is folded; clicking one
+    shows it; every other <details> block (hints) opens; a screenshot per chapter."""
     from selenium.webdriver.common.by import By
+
+    from autograder.exercises import EXERCISES
 
     browser.get(f"{server}/{name}.html")
     _wait_ready(browser)
-    from autograder.exercises import EXERCISES
+    nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    figures = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if {"image/png", "image/svg+xml", "image/jpeg"} & set(o.get("data", {})))
+    shown = browser.execute_script("return document.querySelectorAll('article .cell_output img').length")
+    assert shown == figures, f"{name}: {shown} figures in the chapter, {figures} in solutions/{name}.ipynb"
 
     folded = browser.find_elements(By.CSS_SELECTOR, "details.nnt-solution, .cell.tag_nnt-solution details")
     cells = _solution_cells(name)
