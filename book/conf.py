@@ -13,6 +13,8 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
+# a notebook whose headings skip a level still reads well: not worth failing the build (-W) for
+suppress_warnings = ["myst.header"]
 
 # MathJax 3 served from the site (_static/mathjax, copied from django-static-mathjax): no CDN.
 mathjax_path = "mathjax/tex-chtml.js"
@@ -34,6 +36,7 @@ html_theme_options = {
 }
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+html_js_files = ["book.js"]
 html_last_updated_fmt = None
 pygments_style = "default"
 html_context = {"default_mode": "light"}  # an explicit mode: the theme logs a console error for none

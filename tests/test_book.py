@@ -27,7 +27,6 @@ SITE = ROOT / "build" / "book"
 SHOTS = ROOT / "build" / "book-shots"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-sys.path.insert(0, str(ROOT / "book"))
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # autograder.exercises
 
@@ -36,6 +35,16 @@ RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|(?<![\w$\\])\$(?=[^\s$])[^$\n]{
 LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.cell", "Hidden checks of")
 # the reference pages show the solution markers of the package on purpose; the chapters fold them
 CHAPTER_LEAKS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _transform():
+    """book/transform.py, imported under its own name (book/ is not put on sys.path)."""
+    if "nntricks_book_transform" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("nntricks_book_transform", ROOT / "book" / "transform.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["nntricks_book_transform"]
 
 
 def _missing_tools():
@@ -349,7 +358,8 @@ def test_the_exercise_table_matches_the_grading(site):
 
 def test_chapters_strip_hidden_tests_and_fold_solutions():
     """The transform on a small notebook: what a reader must never see, and what is folded."""
-    from transform import BookError, chapter, strip_hidden_tests
+    BookError, chapter, strip_hidden_tests = (getattr(_transform(), n) for n in ("BookError", "chapter",
+                                                                                 "strip_hidden_tests"))
 
     test_cell = {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "points": 2}}, "execution_count": 1,
                  "source": "assert f(1) == 2\nprint('ok')\n### BEGIN HIDDEN TESTS\nimport autograder.cell\n"
@@ -383,7 +393,7 @@ def test_chapters_strip_hidden_tests_and_fold_solutions():
 
 
 def test_hints_in_details_blocks_are_parsed_as_markdown():
-    from transform import open_details
+    open_details = _transform().open_details
 
     got = open_details("Text.\n<details>\n<summary> Hint </summary>Use $x^2$.</details>\nMore.")
     assert got == "Text.\n<details>\n<summary>Hint</summary>\n\nUse $x^2$.\n\n</details>\nMore."
