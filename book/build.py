@@ -109,21 +109,43 @@ def exercise_table(chapters):
     return table, ungraded
 
 
-def reference_pages(out):
+def module_parts(source, module):
+    """The module cut before each public top-level function or class: a part per public name
+    (its exercise numbers from autograder/exercises.py), private helpers staying with the part
+    above them; the first part (name None) is the docstring and the imports."""
+    lines = source.splitlines()
+    parts = [{"name": None, "start": 1, "numbers": []}]
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            keys = [k for k in EXERCISES if k.split(".", 1)[0] == module and k.split(".")[1] == node.name]
+            parts.append({"name": node.name, "start": min([node.lineno] + [d.lineno for d in node.decorator_list]),
+                          "numbers": list(dict.fromkeys(EXERCISES[k].number for k in keys))})
+    for part, following in zip(parts, parts[1:] + [{"start": len(lines) + 1}]):
+        part["end"] = following["start"] - 1
+        while part["end"] > part["start"] and not lines[part["end"] - 1].strip():
+            part["end"] -= 1
+    return [p for p in parts if p["end"] >= p["start"] and any(l.strip() for l in lines[p["start"] - 1:p["end"]])]
+
+
+def reference_pages(out, anchors):
+    """A page per module of reference/nntricks (``anchors``: {exercise number: "chapter#heading"})."""
     modules = sorted(p.stem for p in (ROOT / "reference" / "nntricks").glob("*.py") if p.stem != "__init__")
     exercise_topics = list(dict.fromkeys(key.split(".", 1)[0] for key in EXERCISES))
     order = ([m for m in exercise_topics if m in modules] + [m for m in PROVIDED_ORDER if m in modules]
              + [m for m in modules if m not in exercise_topics and m not in PROVIDED_ORDER])
     (out / "reference" / "src").mkdir(parents=True)
+    titles = {ex.number: ex.title for ex in EXERCISES.values()}
     pages = []
     for module in order:
         src = ROOT / "reference" / "nntricks" / f"{module}.py"
         shutil.copy2(src, out / "reference" / "src" / src.name)
-        doc = (ast.get_docstring(ast.parse(src.read_text())) or "").split("\n\n")[0].replace("\n", " ")
+        source = src.read_text()
+        doc = (ast.get_docstring(ast.parse(source)) or "").split("\n\n")[0].replace("\n", " ")
         entry = {"module": module, "summary": doc, "exercise": module in exercise_topics,
                  "notebooks": sorted({ex.notebook for k, ex in EXERCISES.items() if k.split(".", 1)[0] == module}),
                  "numbers": list(dict.fromkeys(ex.number for k, ex in EXERCISES.items()
-                                               if k.split(".", 1)[0] == module))}
+                                               if k.split(".", 1)[0] == module)),
+                 "parts": module_parts(source, module), "anchors": anchors, "titles": titles}
         pages.append(entry)
         (out / "reference" / f"{module}.md").write_text(TEMPLATES.get_template("module.md.j2").render(**entry))
     (out / "reference" / "index.md").write_text(TEMPLATES.get_template("reference.md.j2").render(pages=pages))
@@ -163,7 +185,9 @@ def stage(src, solutions_dir=ROOT / "solutions"):
         print(f"book: warning: no '## Exercise {number}' heading in the notebooks: "
               f"its reference solution is only on the module's page", file=sys.stderr)
     table, ungraded = exercise_table(chapters)
-    pages = reference_pages(src)
+    anchors = {number: f"{ch['name']}.ipynb#{anchor}" for ch in chapters
+               for number, anchor in exercise_anchors(ch["nb"]).items()}
+    pages = reference_pages(src, anchors)
     render = {"chapters": chapters, "table": table, "ungraded": ungraded, "pages": pages,
               "grand_total": sum(t["total"] for t in table)}
     for page in ("index", "exercises"):

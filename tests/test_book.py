@@ -10,6 +10,7 @@ import functools
 import http.server
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "book"
 SHOTS = ROOT / "build" / "book-shots"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Debian's chromium and chromium-driver; elsewhere point these variables at a Chrome and its driver
+CHROMIUM = os.environ.get("NNTRICKS_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("NNTRICKS_CHROMEDRIVER", "/usr/bin/chromedriver")
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # autograder.exercises
 
@@ -354,6 +357,22 @@ def test_the_exercise_table_matches_the_grading(site):
         assert [int(r[2]) for r in rows[:-1]] == points, f"{name}: the table's points differ from nbgrader's"
         assert rows[-1][0] == "total" and int(rows[-1][2]) == sum(points), f"{name}: total should be {sum(points)}"
     assert f"All chapters: {grand} points" in text
+
+
+def test_each_reference_page_shows_its_whole_module(site):
+    """The module pages, cut at each public function, still show every line of the module."""
+    from bs4 import BeautifulSoup
+
+    modules = sorted(p for p in (ROOT / "reference" / "nntricks").glob("*.py") if p.stem != "__init__")
+    for module in modules:
+        page = site / "reference" / f"{module.stem}.html"
+        assert page.is_file(), f"no page for nntricks.{module.stem}"
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for number in soup.select("article pre span.linenos"):
+            number.decompose()
+        shown = [line.rstrip() for pre in soup.select("article pre") for line in pre.get_text().splitlines()]
+        want = [line.rstrip() for line in module.read_text().splitlines()]
+        assert [l for l in shown if l.strip()] == [l for l in want if l.strip()], f"{page.name} differs from {module}"
 
 
 def test_chapters_strip_hidden_tests_and_fold_solutions():
