@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import jinja2
@@ -152,6 +153,22 @@ def reference_pages(out, anchors):
     return pages
 
 
+WORKSPACE = "nntricks-workspace.zip"
+
+
+def workspace_zip(path):
+    """The student workspace to download: notebooks/ (exercises without solutions, the stub
+    package) and requirements.txt, in a folder nntricks-course/; byte-for-byte reproducible."""
+    files = sorted(p for p in (ROOT / "notebooks").rglob("*") if p.is_file()
+                   and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files + [ROOT / "requirements.txt"]:
+            info = zipfile.ZipInfo(f"nntricks-course/{file.relative_to(ROOT).as_posix()}", (2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+
+
 def mathjax_dir():
     try:
         import mathjax  # the django-static-mathjax package: MathJax 3 as static files
@@ -184,12 +201,13 @@ def stage(src, solutions_dir=ROOT / "solutions"):
     for number in sorted(set(solutions) - placed):
         print(f"book: warning: no '## Exercise {number}' heading in the notebooks: "
               f"its reference solution is only on the module's page", file=sys.stderr)
+    workspace_zip(src / "downloads" / WORKSPACE)
     table, ungraded = exercise_table(chapters)
     anchors = {number: f"{ch['name']}.ipynb#{anchor}" for ch in chapters
                for number, anchor in exercise_anchors(ch["nb"]).items()}
     pages = reference_pages(src, anchors)
     render = {"chapters": chapters, "table": table, "ungraded": ungraded, "pages": pages,
-              "grand_total": sum(t["total"] for t in table)}
+              "grand_total": sum(t["total"] for t in table), "workspace": WORKSPACE}
     for page in ("index", "exercises"):
         (src / f"{page}.md").write_text(TEMPLATES.get_template(f"{page}.md.j2").render(**render))
     return chapters

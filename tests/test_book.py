@@ -375,6 +375,25 @@ def test_each_reference_page_shows_its_whole_module(site):
         assert [l for l in shown if l.strip()] == [l for l in want if l.strip()], f"{page.name} differs from {module}"
 
 
+def test_the_home_page_offers_the_student_workspace(site):
+    """The download on the home page is the committed student workspace, without solutions."""
+    import zipfile
+
+    link = re.search(r'href="(_downloads/[^"]+\.zip)"', (site / "index.html").read_text(encoding="utf-8"))
+    assert link, "the home page has no download of the exercises"
+    with zipfile.ZipFile(site / link.group(1)) as archive:
+        files = {name.removeprefix("nntricks-course/"): archive.read(name) for name in archive.namelist()}
+    want = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "notebooks").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    want["requirements.txt"] = (ROOT / "requirements.txt").read_bytes()
+    assert files == want, "the zip differs from notebooks/ + requirements.txt"
+    for name in chapters():
+        assert f"notebooks/{name}.ipynb" in files
+    for name, data in files.items():
+        for marker in (b"BEGIN SOLUTION", b"BEGIN HIDDEN TESTS"):
+            assert marker not in data, f"{name} in the download contains {marker.decode()}"
+
+
 def test_chapters_strip_hidden_tests_and_fold_solutions():
     """The transform on a small notebook: what a reader must never see, and what is folded."""
     BookError, chapter, strip_hidden_tests = (getattr(_transform(), n) for n in ("BookError", "chapter",
