@@ -191,8 +191,8 @@ def chapter(nb, name, solutions, topics):
                 cell["source"] = _remove_solution_markers(cell["source"])
                 tags = cell["metadata"].setdefault("tags", [])
                 tags += [t for t in ("hide-input", SOLUTION_CLASS) if t not in tags]
-                cell["metadata"]["mystnb"] = {"code_prompt_show": "Show solution",
-                                              "code_prompt_hide": "Hide solution"}
+                cell["metadata"].setdefault("mystnb", {}).update(
+                    code_prompt_show="Show solution", code_prompt_hide="Hide solution")
         elif cell["cell_type"] == "markdown":
             cell["source"] = open_details(fold_markdown(source) if SOLUTION_BEGIN in source else source)
             headings = EXERCISE_HEADING.findall(source)
@@ -200,7 +200,7 @@ def chapter(nb, name, solutions, topics):
                 cells.append(_markdown_cell(solutions[pending][1]))
                 placed.add(pending)
                 pending = None
-            pending = next((n for n in headings if n in solutions), pending)
+            pending = next((n for n in headings if n in solutions and n not in placed), pending)
         cells.append(cell)
         if pending and cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
             cells.append(_markdown_cell(solutions[pending][1]))
