@@ -135,6 +135,7 @@ def details(body, summary):
 
 def function_source(module_source, qualname):
     """The source of function ``qualname`` ("f" or "Class.method") in a module, dedented,
+    without its docstring (the chapter states the contract; the module's page has it) and
     without its solution markers."""
     node = ast.parse(module_source)
     for part in qualname.split("."):
@@ -144,8 +145,13 @@ def function_source(module_source, qualname):
         if node is None:
             raise BookError(f"no function {qualname} in the reference module")
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-    lines = module_source.splitlines()[start - 1:node.end_lineno]
-    return _remove_solution_markers(textwrap.dedent("\n".join(lines)))
+    lines = module_source.splitlines()
+    docstring = (node.body[0] if node.body and isinstance(node.body[0], ast.Expr)
+                 and isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str)
+                 else None)
+    skip = range(docstring.lineno, docstring.end_lineno + 1) if docstring and len(node.body) > 1 else ()
+    kept = [line for number, line in enumerate(lines[start - 1:node.end_lineno], start) if number not in skip]
+    return _remove_solution_markers(textwrap.dedent("\n".join(kept)))
 
 
 def exercise_solutions(exercises, reference_sources):
@@ -162,7 +168,7 @@ def exercise_solutions(exercises, reference_sources):
                              for key in keys)
         links = ", ".join(f"[`nntricks.{t}`](reference/{t}.md)" for t in topics)
         body = (f"The reference implementation of Exercise {number} ({exercise.title}), "
-                f"from {links}:\n\n```python\n{code}\n```")
+                f"from {links} (where the docstrings are):\n\n```python\n{code}\n```")
         blocks[number] = (exercise.title, details(body, f"Show solution: the reference code of Exercise {number}"))
     return blocks
 

@@ -430,6 +430,16 @@ def test_chapters_strip_hidden_tests_and_fold_solutions():
         strip_hidden_tests("a\n### BEGIN HIDDEN TESTS\nb", "cell 3")
 
 
+def test_the_reference_solution_of_a_function_or_method():
+    function_source = _transform().function_source
+    module = ('"""Doc."""\n\nclass A:\n    def step(self, g):\n        """Step.\n\n        More."""\n'
+              '        ### BEGIN SOLUTION\n        return g\n        ### END SOLUTION\n\n\ndef f(x):\n    """Only a docstring."""\n')
+    assert function_source(module, "A.step") == "def step(self, g):\n    return g"
+    assert function_source(module, "f") == 'def f(x):\n    """Only a docstring."""'
+    with pytest.raises(_transform().BookError, match="no function A.missing"):
+        function_source(module, "A.missing")
+
+
 def test_hints_in_details_blocks_are_parsed_as_markdown():
     open_details = _transform().open_details
 
