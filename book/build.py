@@ -32,7 +32,7 @@ BOOK = ROOT / "book"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(BOOK / "templates"),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 # modules of the package that hold no exercise, in the order a reader meets them
-PROVIDED_ORDER = ("nn", "train", "data", "gradcheck", "surfaces", "plot")
+PROVIDED_ORDER = ("train", "data", "gradcheck", "surfaces", "plot")
 
 
 def notebooks(solutions=ROOT / "solutions"):
@@ -132,8 +132,9 @@ def reference_pages(out, anchors):
     """A page per module of reference/nntricks (``anchors``: {exercise number: "chapter#heading"})."""
     modules = sorted(p.stem for p in (ROOT / "reference" / "nntricks").glob("*.py") if p.stem != "__init__")
     exercise_topics = list(dict.fromkeys(key.split(".", 1)[0] for key in EXERCISES))
-    order = ([m for m in exercise_topics if m in modules] + [m for m in PROVIDED_ORDER if m in modules]
-             + [m for m in modules if m not in exercise_topics and m not in PROVIDED_ORDER])
+    provided = [m for m in PROVIDED_ORDER if m in modules and m not in exercise_topics]
+    order = ([m for m in exercise_topics if m in modules] + provided
+             + [m for m in modules if m not in exercise_topics and m not in provided])
     (out / "reference" / "src").mkdir(parents=True)
     titles = {ex.number: ex.title for ex in EXERCISES.values()}
     pages = []
