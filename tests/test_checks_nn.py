@@ -3,7 +3,7 @@ implementation written differently; each named mistake loses points and is named
 
 import pytest
 
-from autograder.checks import DOCUMENTED_POINTS, topic_points
+from autograder.checks import DOCUMENTED_POINTS, select, topic_points
 from autograder_support import build, failed, grade, topic_score
 
 pytestmark = pytest.mark.nn
@@ -67,3 +67,12 @@ def test_stub_scores_zero():
     result = grade(NOTEBOOKS, topics=["nn"])
     assert topic_score(result, "nn") == 0
     assert all("not implemented" in m for m in failed(result, "nn").values())
+
+
+def test_every_nn_check_is_failed_by_some_mistake(tmp_path):
+    """No nn check that cannot fail: each loses its points on at least one of the mutants above."""
+    failing = set()
+    for k, (_, patches, _) in enumerate(MISTAKES):
+        failing |= set(failed(grade(build(tmp_path / f"m{k}", patches=patches), topics=["nn"]), "nn"))
+    never = [c.full_name for c in select(topics=["nn"]) if c.full_name not in failing]
+    assert not never, f"nn checks that no mutant fails: {never}"
