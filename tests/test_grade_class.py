@@ -23,7 +23,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import ROOT, example_class, grade
+from autograder import ROOT, example_class, grading
+from autograder.grading import journal
+from autograder.grading.settings import Settings, default_db_url
 
 A = "01_divergences"
 SECRET = "# HIDDEN-MARKER-d41d8"  # appears only in hidden test sections
@@ -91,7 +93,7 @@ def run_grade(course, solutions, *args, timeout=900):
 def grade_here(capsys, course, solutions, *args):
     """The same command in this process (quicker: nbgrader is imported once); returns (status, stdout)."""
     capsys.readouterr()
-    status = grade.main(["--course", str(course), "--solutions", str(solutions), *args])
+    status = grading.main(["--course", str(course), "--solutions", str(solutions), *args])
     return status, capsys.readouterr().out
 
 
@@ -173,7 +175,7 @@ def test_gradebook_holds_the_merged_scores(graded):
     from nbgrader.api import Gradebook
 
     course = graded["course"]
-    with Gradebook(grade.default_db_url(course)) as gb:
+    with Gradebook(default_db_url(course)) as gb:
         ivan = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "ivan").grades}
         cleo = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "cleo").grades}
         total = gb.find_submission(A, "ada").score
@@ -230,14 +232,14 @@ def test_a_changed_submission_is_regraded(graded, tmp_path):
 
     course = tmp_path / "course"
     shutil.copytree(graded["course"], course, symlinks=True)
-    settings = grade.Settings(course=str(course), db_url=grade.default_db_url(course),
+    settings = Settings(course=str(course), db_url=default_db_url(course),
                               solutions=str(graded["solutions"]))
     ben = course / "submitted" / "ben" / A
     fixed = example_class.reference_package()["divergences.py"]
     (ben / "nntricks" / "divergences.py").write_text(fixed)
-    old = grade.load_result(settings, "ben", A)
-    assert old["key"] != grade.job_key(settings, "ben", A)
-    assert grade.job_key(settings, "ada", A) == grade.load_result(settings, "ada", A)["key"]
+    old = journal.load(settings, "ben", A)
+    assert old.key != journal.job_key(settings, "ben", A)
+    assert journal.job_key(settings, "ada", A) == journal.load(settings, "ada", A).key
 
 
 def test_hand_grading_is_read_back(graded, capsys):
@@ -245,7 +247,7 @@ def test_hand_grading_is_read_back(graded, capsys):
     from nbgrader.api import Gradebook
 
     course, solutions = graded["course"], graded["solutions"]
-    with Gradebook(grade.default_db_url(course)) as gb:
+    with Gradebook(default_db_url(course)) as gb:
         g = gb.find_grade("q_why", A, A, "cleo")
         g.manual_score = 1.0
         gb.db.commit()
