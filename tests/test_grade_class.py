@@ -292,3 +292,30 @@ def test_killed_run_resumes(tmp_path, graded):
     rows = rows_of(course)
     assert {s: rows[s]["tests"] for s in rows} == {"ada": "6", "cleo": "4"}
     assert (tmp_path / "elsewhere.db").is_file() and not (course / "gradebook.db").exists()
+
+
+def test_a_kernel_that_does_not_start_is_a_grader_error_regraded_next_run(graded, tmp_path, capsys, monkeypatch):
+    """Not the student's failure: no FAILED row, nothing journaled, exit status 1; the next run grades it."""
+    import shutil
+
+    from autograder.grading.kernels import ScratchKernelManager
+
+    course = tmp_path / "course"
+    shutil.copytree(graded["course"], course, symlinks=True)
+    settings = Settings(course=str(course), db_url=default_db_url(course), solutions=str(graded["solutions"]))
+    journal.path(settings, "ada", A).unlink()
+    async def no_kernel(self, kernel_cmd, **kw):
+        raise OSError("simulated: no kernel today")
+
+    monkeypatch.setattr(ScratchKernelManager, "_async_launch_kernel", no_kernel)
+    status, out = grade_here(capsys, course, graded["solutions"], "--student", "ada", "--db", settings.db_url)
+    assert status == 1
+    assert "ada 01_divergences: GRADER ERROR (not recorded, rerun to retry)" in out
+    assert "did not start (3 attempts" in out
+    assert journal.load(settings, "ada", A) is None
+    assert "ada" not in rows_of(course) and rows_of(course)["ben"]["status"] == "ok"  # no grade, not FAILED
+    monkeypatch.undo()
+    status, out = grade_here(capsys, course, graded["solutions"], "--student", "ada", "--db", settings.db_url)
+    assert status == 0 and "grading 1 submission(s) of 1" in out and "ada 01_divergences: 6/7" in out
+    timings = journal.load(settings, "ada", A).timings
+    assert timings.kernel_start > 0 and timings.execution > 0 and timings.checks > 0 and timings.total > 0
