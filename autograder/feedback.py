@@ -12,7 +12,8 @@ Two kinds of HTML end up in ``<course>/feedback/<student>/``:
   sends it): the merged grade, per test cell the exercise, the points and what
   went wrong (the visible test's message, the hidden checks that failed with
   their hint), the written answers' points or "awaiting manual grading", and
-  for a failed grading the reason.
+  for a failed grading the reason, and the files of the package that the
+  checks left out (symbolic links, ...).
 
 Everything shown passes through :func:`clean`, which drops Python traceback
 frames (``File "...", line N`` and the quoted source lines), removes ANSI

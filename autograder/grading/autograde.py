@@ -166,7 +166,8 @@ def autograde(api, student, assignment, attempts=4) -> Result:
     from nbgrader.utils import capture_log, temp_attrs
 
     t0 = time.perf_counter()
-    for attempt in range(attempts):
+    attempt = 0
+    while True:
         with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
             app = TypedAutograde(coursedir=api.coursedir, parent=api)
             app.force, app.create_student = True, True
@@ -175,10 +176,9 @@ def autograde(api, student, assignment, attempts=4) -> Result:
             return Result(None, None, time.perf_counter() - t0, out.get("log", ""))
         try:
             failure, reason = classify(app.failure, out.get("log", "") + out.get("error", ""))
+            return Result(failure, reason, time.perf_counter() - t0, out.get("log", ""))
         except DatabaseBusy:
-            if attempt == attempts - 1:
+            attempt += 1
+            if attempt >= attempts:
                 raise
-            time.sleep(1 + 2 * attempt)
-            continue
-        return Result(failure, reason, time.perf_counter() - t0, out.get("log", ""))
-    raise AssertionError("unreachable")
+            time.sleep(2 * attempt - 1)
