@@ -8,6 +8,10 @@ from autograder import ROOT, grading
 
 
 def test_no_submissions_is_a_usage_error(tmp_path, capsys):
+    assert grading.main(["--course", str(tmp_path / "typo")]) == 2
+    assert "no submissions" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()  # a mistyped course folder is not created
+    (tmp_path / "submitted").mkdir()
     assert grading.main(["--course", str(tmp_path)]) == 2
     assert "no submissions" in capsys.readouterr().err
 

@@ -50,6 +50,8 @@ def main(argv=None):
     from ..example_class import ExampleError
 
     try:
+        if not args.example and not (course / "submitted").is_dir():  # before the lock creates .autograder/
+            raise GradeError(f"no submissions under {course / 'submitted'} (expected submitted/<student>/<assignment>/)")
         with course_lock(settings):
             if args.example:
                 from .. import example_class
