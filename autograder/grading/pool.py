@@ -6,8 +6,9 @@ at a time; they take submissions from the pool's shared queue and return an
 :class:`~autograder.grading.records.Outcome`. A worker's output (nbgrader's
 log, the kernels' stderr) goes to ``.autograder/logs/worker-<pid>.log``. Ctrl-C
 is the main process's business: workers ignore SIGINT (and so do the check
-sandboxes they start); the main process terminates them and records nothing
-more, so an interrupted submission is graded again by the next run.
+sandboxes they start); the main process terminates them, removes their
+scratch folders (all under one ``nntricks-run-*`` folder of the run) and
+records nothing more, so an interrupted submission is graded again by the next run.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def worker_init(settings, assignments):
     api(settings, assignments)
 
 
-def task(settings, assignments, student, assignment, only_feedback=False) -> Outcome:
-    """Grade one submission (or, ``only_feedback``, write the notebook HTML of one graded before)."""
-    scratch = tempfile.mkdtemp(prefix="nntricks-")
+def task(settings, assignments, student, assignment, only_feedback=False, scratch_root=None) -> Outcome:
+    """Grade one submission (or, ``only_feedback``, write the notebook HTML of one graded before) in a fresh
+    scratch folder under ``scratch_root``."""
+    scratch = tempfile.mkdtemp(prefix="s-", dir=scratch_root)
     try:
         if only_feedback:
             record = journal.load(settings, student, assignment)
@@ -68,10 +70,18 @@ def run(settings, assignments, todo, feedback_todo, jobs, finished):
     """Grade ``todo`` and write the notebook HTML of ``feedback_todo`` (``[(student, assignment)]``) in ``jobs``
     workers; ``finished(outcome, only_feedback)`` is called in this process as each one completes."""
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    root = tempfile.mkdtemp(prefix="nntricks-run-")  # every task's scratch folder; removed even after Ctrl-C
+    try:
+        _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
                              initargs=(settings, assignments)) as pool:
-        futures = {pool.submit(task, settings, assignments, s, a, True): (s, a, True) for s, a in feedback_todo}
-        futures.update({pool.submit(task, settings, assignments, s, a): (s, a, False) for s, a in todo})
+        futures = {pool.submit(task, settings, assignments, s, a, True, root): (s, a, True) for s, a in feedback_todo}
+        futures.update({pool.submit(task, settings, assignments, s, a, False, root): (s, a, False) for s, a in todo})
         try:
             for fut in as_completed(futures):
                 s, a, only_feedback = futures[fut]
