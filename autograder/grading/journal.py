@@ -13,7 +13,6 @@ A record that cannot be read counts as missing (graded again).
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from .files import tree_hash, write_atomic

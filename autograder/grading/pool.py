@@ -23,6 +23,7 @@ import traceback
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from . import journal, steps
 from .autograde import GraderFailure
@@ -54,7 +55,7 @@ def task(settings, assignments, student, assignment, only_feedback=False, scratc
     try:
         if only_feedback:
             record = journal.load(settings, student, assignment)
-            steps.notebook_feedback(steps.Job(settings, list(assignments), scratch, record))
+            steps.notebook_feedback(steps.Job(settings, list(assignments), Path(scratch), record))
         else:
             record = steps.grade(settings, assignments, student, assignment, scratch)
         return Outcome(student, assignment, record=record)
