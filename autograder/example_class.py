@@ -48,7 +48,7 @@ from pathlib import Path
 import nbformat
 
 from . import NOTEBOOKS, REFERENCE, SOLUTIONS
-from .grading.files import write_atomic
+from .atomic import write_atomic
 
 DEFAULT_ASSIGNMENTS = ("01_divergences", "04_batchnorm", "05_dropout")
 TIMESTAMP = "2026-01-15 12:00:00.000000 UTC"

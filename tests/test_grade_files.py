@@ -1,31 +1,8 @@
-"""autograder.grading.files: the atomic write, the submission hash, the package copy (no link followed)."""
+"""autograder.grading.files: the hash of a submitted folder (what a rerun compares)."""
 
 import os
 
-import pytest
-
 from autograder.grading import files
-
-
-def test_write_atomic_writes_whole_files_only(tmp_path):
-    target = tmp_path / "a" / "b.txt"
-    files.write_atomic(target, "héllo\n")
-    assert target.read_text(encoding="utf-8") == "héllo\n"
-    files.write_atomic(target, b"\x00bytes")
-    assert target.read_bytes() == b"\x00bytes"
-    target.chmod(0o640)
-    files.write_atomic(target, "again")
-    assert oct(target.stat().st_mode & 0o777) == "0o640"  # a replaced file keeps its mode
-    files.write_atomic(target, "x", mode=0o600)
-    assert oct(target.stat().st_mode & 0o777) == "0o600"
-
-    class Boom(str):
-        def encode(self, *a):
-            raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError):
-        files.write_atomic(target, Boom("y"))
-    assert target.read_text() == "x" and sorted(p.name for p in target.parent.iterdir()) == ["b.txt"]
 
 
 def test_tree_hash_ignores_caches(tmp_path):

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .files import tree_hash, write_atomic
+from ..atomic import write_atomic
+from .files import tree_hash
 from .records import Submission
 from .settings import GRADER_VERSION
 

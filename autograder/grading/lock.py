@@ -19,7 +19,7 @@ import time
 
 from filelock import FileLock, Timeout
 
-from .files import write_atomic
+from ..atomic import write_atomic
 from .settings import GradeError
 
 

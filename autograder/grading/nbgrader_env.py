@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from .. import ROOT
-from .files import IGNORED, write_atomic
+from ..atomic import write_atomic
+from .files import IGNORED
 
 CONFIG_MARKER = "# Written by `python -m autograder grade`"
 HOOKS = "autograder.grading.autograde"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .files import write_atomic
+from ..atomic import write_atomic
 from .records import Row, Status
 
 CSV_FIELDS = ["student", "assignment", "status", "score", "max_score", "pending", "tests", "tests_max",

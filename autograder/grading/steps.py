@@ -30,7 +30,7 @@ from pathlib import Path
 from ..cell import CHECKS_FILE_ENV
 from . import journal
 from .autograde import CLOCK, GraderFailure, autograde
-from .files import write_atomic
+from ..atomic import write_atomic
 from .kernels import sockets_in
 from .merge import merge_into_gradebook
 from .nbgrader_env import api, gradebook
