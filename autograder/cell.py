@@ -56,6 +56,7 @@ import tempfile
 import warnings
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_REFERENCE = os.path.realpath(os.path.join(_ROOT, "reference", "nntricks"))  # the instructor's solved package
 CHECKS_FILE_ENV = "NNTRICKS_CHECKS_FILE"  # set by `python -m autograder grade` for its kernels
 
 _ENTRY = r"""
@@ -107,8 +108,17 @@ def submitted_folder(cwd=None):
 
 def package_to_grade(cwd=None):
     """What the hidden checks grade when the cell runs them itself: the submitted folder under plain
-    ``nbgrader autograde`` (:func:`submitted_folder`), else the package the kernel would import."""
-    return submitted_folder(cwd) or find_package(cwd)
+    ``nbgrader autograde`` (:func:`submitted_folder`), else the package the kernel would import.
+
+    The solution notebooks import the reference through a link (``solutions/nntricks`` ->
+    ``reference/nntricks``), which the checks' intake refuses like any link: a link to the
+    instructor's own reference package is graded where it really is. A student's link never gets
+    here when it counts: plain ``nbgrader autograde`` grades the submitted folder, whose links the
+    intake leaves out, and ``grade`` caps every cell by its own run."""
+    found = submitted_folder(cwd) or find_package(cwd)
+    if found and os.path.islink(found) and os.path.realpath(found) == _REFERENCE:
+        return _REFERENCE
+    return found
 
 
 def precomputed(keys):

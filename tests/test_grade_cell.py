@@ -73,3 +73,17 @@ def test_no_submitted_folder_means_the_kernels_package(tmp_path, monkeypatch):
     (work / "nntricks").mkdir(parents=True)
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert cell.submitted_folder(work) is None and cell.package_to_grade(work) == str(work / "nntricks")
+
+
+def test_the_solution_notebooks_link_to_the_reference_is_graded_where_it_is(tmp_path, monkeypatch):
+    """solutions/nntricks links to reference/nntricks: the instructor's own package is graded; any
+    other link is handed to the intake, which leaves it out."""
+    from autograder import REFERENCE
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    (tmp_path / "nntricks").symlink_to(REFERENCE / "nntricks")
+    assert cell.package_to_grade(tmp_path) == str((REFERENCE / "nntricks").resolve())
+    other = tmp_path / "other"
+    (other / "real").mkdir(parents=True)
+    (other / "nntricks").symlink_to(other / "real")
+    assert cell.package_to_grade(other) == str(other / "nntricks")
