@@ -94,7 +94,7 @@ def test_points_tables_match_the_graded_cells(name, exercises, written):
     for cell in _cells(path):
         text = "".join(cell["source"])
         if cell["cell_type"] == "markdown" and "**Question" in text:
-            assert re.search(r"\*\*Question \d \((derivation, )?\d points?\)\.\*\*", text), text[:80]
+            assert re.search(r"\*\*Question \d \(\d points?\)\.\*\*", text), text[:80]
 
 
 def test_grid_over_a_zoom():
