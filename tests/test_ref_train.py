@@ -175,3 +175,48 @@ def test_loss_curve_cell_shows_a_live_bar_in_a_front_end_that_allows_stdin():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# ------------------------------------------------------------------- the training sets of the demonstrations
+
+def test_label_noise_makes_exactly_that_fraction_of_training_labels_wrong():
+    clean, val, test = data.load_digits(n_train=300)
+    noisy, val2, test2 = data.load_digits(n_train=300, label_noise=0.2)
+    np.testing.assert_array_equal(noisy.X, clean.X)
+    wrong = noisy.labels != clean.labels
+    assert wrong.sum() == 60, "round(0.2 * 300) labels, each changed to a different class"
+    np.testing.assert_array_equal(noisy.d, np.eye(10)[noisy.labels])
+    np.testing.assert_array_equal(val2.labels, val.labels)
+    np.testing.assert_array_equal(test2.labels, test.labels)
+    # the wrong classes are spread over the other nine, not shifted by a constant
+    assert len(set((noisy.labels[wrong] - clean.labels[wrong]) % 10)) >= 7
+    again, _, _ = data.load_digits(n_train=300, label_noise=0.2)
+    np.testing.assert_array_equal(again.labels, noisy.labels)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_label_noise_outside_0_1_is_refused(bad):
+    with pytest.raises(ValueError, match="label_noise"):
+        data.load_digits(label_noise=bad)
+
+
+@pytest.mark.parametrize("transform", ["shift", "rotation", "stretch"])
+def test_vectorized_augmentation_matches_scipy_per_image(transform):
+    from scipy import ndimage
+
+    from nntricks import heuristics
+
+    rng = np.random.default_rng(7)
+    images = rng.random((64, 8, 8))
+    if transform == "shift":
+        mats = [np.eye(2)] * 64
+        offsets = rng.integers(-2, 3, size=(64, 2)).astype(float)
+    else:
+        angles = rng.uniform(-0.5, 0.5, 64)
+        mats = ([np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in angles] if transform == "rotation"
+                else [np.diag(1 / f) for f in rng.uniform(0.7, 1.3, size=(64, 2))])
+        offsets = [heuristics._centre_offsets(A, (8, 8)) for A in mats]
+    got = heuristics._affine(images, mats, offsets)
+    want = np.stack([ndimage.affine_transform(im, A, offset=o, order=1, mode="constant", cval=0.0)
+                     for im, A, o in zip(images, mats, offsets)])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
