@@ -22,8 +22,9 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
 
-lab: setup  ## open the student notebooks in JupyterLab
-	cd notebooks && ../$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: setup  ## open the student notebooks in JupyterLab, student mode (lab/README.md): no instructor tools
+	cd notebooks && JUPYTER_CONFIG_PATH=$(CURDIR)/lab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		../$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup  ## every test: the reference, the stubs, the autograder, the notebooks
 	$(PY) -m pytest

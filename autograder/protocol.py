@@ -21,9 +21,8 @@ import time
 
 import numpy as np
 
-MAGIC = b"NTK1"
-HEADER_CAP = 16 << 20  # bytes of JSON in one answer
-BLOBS_CAP = 256 << 20  # bytes of arrays in one answer
+from .worker.policy import BLOBS_CAP, HEADER_CAP, MAGIC
+
 _DTYPES = {np.dtype(t).str for t in ("f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "b1")}
 _DTYPES |= {np.dtype(t).newbyteorder(">").str for t in ("f8", "f4", "i8", "i4")}
 

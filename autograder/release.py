@@ -9,6 +9,10 @@
   outputs cleared, nbgrader cell metadata kept).
 
 ``--check`` writes nothing and exits 1 when ``notebooks/`` is out of date.
+
+``stub_module(..., keep=...)`` and ``build_stubs(keep=...)`` keep chosen
+exercises solved (their regions' bodies without the markers): the package of a
+student who has done exactly those exercises (``tests/test_student_journey.py``).
 """
 
 import argparse
@@ -71,8 +75,11 @@ def _functions(tree):
     return found
 
 
-def stub_module(source, module):
-    """The student version of one reference module's source (``module`` is e.g. ``"divergences"``)."""
+def stub_module(source, module, keep=()):
+    """The student version of one reference module's source (``module`` is e.g. ``"divergences"``).
+
+    Regions of the exercises whose numbers are in ``keep`` (e.g. ``{"1.1", "1.6"}``) stay solved.
+    """
     name = f"reference/nntricks/{module}.py"
     lines = source.splitlines(keepends=True)
     regions = _regions(lines, name)
@@ -89,16 +96,19 @@ def stub_module(source, module):
         pointer = EXERCISES[key].pointer
         indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
         out += lines[pos:begin]
+        pos = end + 1
+        if EXERCISES[key].number in keep:
+            out += lines[begin + 1:end]
+            continue
         out.append(f"{indent}# YOUR CODE HERE: {pointer}\n")
         out.append(f"{indent}raise NotImplementedError({f'{pointer}: implement nntricks.{key}'!r})\n")
-        pos = end + 1
     out += lines[pos:]
     return BANNER.format(src=name) + "".join(out)
 
 
-def build_stubs(src=REFERENCE / "nntricks"):
-    """``{relative path: text}`` of the student package generated from ``src``."""
-    return {path.name: stub_module(path.read_text(), path.stem) for path in sorted(src.glob("*.py"))}
+def build_stubs(src=REFERENCE / "nntricks", keep=()):
+    """``{relative path: text}`` of the student package generated from ``src`` (``keep``: exercises left solved)."""
+    return {path.name: stub_module(path.read_text(), path.stem, keep) for path in sorted(src.glob("*.py"))}
 
 
 def build_notebooks(src=SOLUTIONS):

@@ -1,26 +1,13 @@
-"""Run a student's package in a separate, sandboxed worker process.
+"""Run a student's package in separate, confined worker processes: the deciding side.
 
-The worker (``autograder/_worker.py``) is started with:
-
-- bubblewrap when it works here (``bwrap``, Debian package ``bubblewrap``): an
-  empty root with only ``/usr`` (system libraries), the interpreter's prefix
-  (its own ``site-packages`` hidden under an empty tmpfs), numpy and
-  ``numpy.libs``, the worker script and the scratch copy of the submission,
-  all read-only, plus a private ``/tmp``; ``--unshare-all`` (no network, own
-  PID, IPC, UTS and cgroup namespaces), ``--die-with-parent``,
-  ``--new-session``, a cleared environment and no capabilities. The
-  reference, the hidden checks, the gradebook and other students' work do not
-  exist inside it.
-- always: CPU-time, address-space, file-size and core limits that the worker
-  sets on itself before anything else, a seccomp filter that forbids new
-  processes, exec, ptrace, sockets, signals to other processes and raising
-  those limits, and an audit hook that refuses file access outside the
-  allowed directories and imports of torch, jax, tensorflow or the autograder;
-  on the decider's side a wall-clock deadline per program (the whole process
-  group is killed) and a cap on the bytes the worker may print.
-
-Where bubblewrap is missing or does not work (e.g. in a container without user
-namespaces), a loud warning is given and the limits alone apply.
+A :class:`Worker` is a process that imports the student's modules (the code in
+``autograder/worker/``, which runs inside the sandbox) and answers programs:
+this side sends them (:mod:`autograder.protocol`), enforces a wall-clock
+deadline per program (the whole process group is killed) and a cap on the
+bytes the worker may print, and turns every way a worker can fail into a
+:class:`WorkerFailure` whose message a student understands. Where the walls
+come from (bubblewrap, or the worker's own limits alone) is
+:mod:`autograder.bwrap`.
 
 To start quickly, the workers of one submission are forked by a :class:`Zygote`
 started in the same sandbox, which imports numpy once (a fork costs
@@ -34,27 +21,19 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
 import threading
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
-
+from .bwrap import SANDBOX_WARNING, base_config, bwrap_path, command, sandbox_kind, warn_if_unsandboxed
 from .protocol import Closed, Deadline, FrameReader, ProtocolError, write_frame
 
-WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
-SANDBOX_WARNING = ("WARNING: bubblewrap (bwrap) is not available or does not work here: student code "
-                   "runs WITHOUT a filesystem/network sandbox, with process limits, a seccomp filter "
-                   "and an audit hook only. Install the Debian package 'bubblewrap' on grading machines.")
+__all__ = ["Limits", "Worker", "WorkerFailure", "Zygote", "ZygoteError",
+           "SANDBOX_WARNING", "bwrap_path", "sandbox_kind", "warn_if_unsandboxed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,102 +58,6 @@ class WorkerFailure(Exception):
         super().__init__(message)
         self.kind, self.message = kind, message
 
-
-# ------------------------------------------------------------------- sandbox
-
-
-#: Packages of the grading environment that student code may not use: hidden
-#: (bubblewrap) or refused at import (audit hook) in the worker.
-FORBIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "torchvision", "torchaudio", "triton", "jax",
-                      "jaxlib", "tensorflow", "tensorflow_core", "keras", "tf_keras", "flax", "nbgrader",
-                      "autograder", "cupy", "mxnet", "paddle", "theano")
-
-
-def site_packages() -> Path:
-    """The site-packages directory that holds numpy (and scipy, matplotlib, ...):
-    mounted read-only in the worker, minus the forbidden packages."""
-    return Path(np.__file__).resolve().parent.parent
-
-
-def _hidden_entries(site: Path) -> list[Path]:
-    out = []
-    for entry in sorted(site.iterdir()):
-        stem = entry.name.split("-")[0].split(".")[0].lower()
-        if stem in FORBIDDEN_PACKAGES or stem.startswith(("nvidia", "torch")):
-            out.append(entry)
-    return out
-
-
-def _python() -> Path:
-    return Path(os.path.realpath(sys.executable))
-
-
-def _stdlib_prefix() -> Path:
-    return Path(os.path.realpath(sys.base_prefix))
-
-
-@functools.lru_cache(maxsize=None)
-def bwrap_path() -> str | None:
-    """The bubblewrap executable if it exists and works here, else None
-    (``NNTRICKS_SANDBOX=none`` forces None, for testing the fallback)."""
-    if os.environ.get("NNTRICKS_SANDBOX", "").lower() in ("none", "0", "off"):
-        return None
-    exe = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
-    if not exe:
-        return None
-    try:
-        cmd = [exe, *_bwrap_mounts(None), "--", str(_python()), "-S", "-c", "pass"]
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=20)
-        return exe if r.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def sandbox_kind() -> str:
-    return "bubblewrap" if bwrap_path() else "none (process limits only)"
-
-
-def _bwrap_mounts(sub_dir: Path | None) -> list[str]:
-    prefix = _stdlib_prefix()
-    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
-    args += ["--ro-bind", "/usr", "/usr"]
-    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
-        p = Path("/") / name
-        if p.is_symlink():
-            args += ["--symlink", os.readlink(p), str(p)]
-        elif p.is_dir():
-            args += ["--ro-bind", str(p), str(p)]
-    if not str(prefix).startswith("/usr/"):
-        args += ["--ro-bind", str(prefix), str(prefix)]
-    python = _python()
-    if not str(python).startswith((str(prefix) + "/", "/usr/")):
-        args += ["--ro-bind", str(python), str(python)]
-    # Hide whatever the base interpreter has installed (torch, ...).
-    for sp in {sysconfig.get_paths(vars={"base": str(prefix), "platbase": str(prefix)})[k]
-               for k in ("purelib", "platlib")}:
-        if os.path.isdir(sp):
-            args += ["--tmpfs", sp]
-    site = site_packages()
-    args += ["--ro-bind", str(site), "/opt/nntricks-site"]
-    for entry in _hidden_entries(site):
-        inside = f"/opt/nntricks-site/{entry.name}"
-        args += ["--tmpfs", inside] if entry.is_dir() else ["--ro-bind", "/dev/null", inside]
-    args += ["--ro-bind", str(WORKER_SCRIPT), "/opt/nntricks-grader/worker.py"]
-    if sub_dir is not None:
-        args += ["--ro-bind", str(sub_dir), "/sub"]
-    # a private /tmp, capped (a tmpfs lives in the host's memory)
-    args += ["--size", str(64 << 20), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
-    return args
-
-
-_ENV = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
-
-
-# -------------------------------------------------------------------- worker
 
 _SIGNAL_MEANING = {
     signal.SIGXCPU: "killed: CPU time limit ({cpu} s) exceeded (an infinite loop or very slow code?)",
@@ -219,7 +102,7 @@ class Worker:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
-        cfg = dict(_base_config(self.sub_dir, bwrap), modules=self.modules, cpu_seconds=self.limits.cpu_seconds,
+        cfg = dict(base_config(self.sub_dir, bwrap), modules=self.modules, cpu_seconds=self.limits.cpu_seconds,
                    memory_bytes=self.limits.memory_bytes, file_bytes=self.limits.file_bytes, nproc=64)
         try:
             if self.zygote is not None and self.zygote.alive:
@@ -229,7 +112,7 @@ class Worker:
                     self.proc = None
             if self.proc is None:
                 cfg.update(req_fd=req_r, resp_fd=resp_w)
-                cmd, env, cwd = _command(self.sub_dir, bwrap, cfg)
+                cmd, env, cwd = command(self.sub_dir, bwrap, cfg)
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
                                              pass_fds=(req_r, resp_w), start_new_session=True, env=env,
                                              cwd=cwd, close_fds=True)
@@ -400,36 +283,6 @@ class Worker:
         return answer, out_blobs
 
 
-def _base_config(sub_dir: Path, bwrap) -> dict:
-    """What a worker (or the zygote) needs to know about its surroundings."""
-    if bwrap:
-        site = ["/opt/nntricks-site"]
-        return {"sub_dir": "/sub", "sys_path_append": site, "die_with_parent": False,
-                "read_roots": ["/sub", "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
-                               "/opt/nntricks-grader", "/dev", "/proc", "/etc"],
-                "write_roots": ["/tmp"]}
-    site = [str(site_packages())]
-    work = Path(sub_dir) / "work"
-    work.mkdir(exist_ok=True)
-    return {"sub_dir": str(sub_dir), "sys_path_append": site, "die_with_parent": True,
-            "read_roots": [str(sub_dir), "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
-                           str(Path(sys.prefix).resolve()), str(WORKER_SCRIPT), "/dev", "/proc", "/etc"],
-            "write_roots": [str(work)]}
-
-
-def _command(sub_dir: Path, bwrap, cfg: dict):
-    """The command line, environment and working directory of a sandboxed worker script."""
-    if bwrap:
-        cmd = [bwrap, *_bwrap_mounts(Path(sub_dir))]
-        for k, v in {**_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
-            cmd += ["--setenv", k, v]
-        cmd += ["--", str(_python()), "-S", "-B", "-P", "/opt/nntricks-grader/worker.py", json.dumps(cfg)]
-        return cmd, {}, "/"
-    work = str(Path(sub_dir) / "work")
-    cmd = [str(_python()), "-S", "-B", "-P", str(WORKER_SCRIPT), json.dumps(cfg)]
-    return cmd, {**_ENV, "HOME": work, "TMPDIR": work}, work
-
-
 class ZygoteError(Exception):
     """The zygote does not answer; workers are then started directly."""
 
@@ -446,8 +299,8 @@ class Zygote:
 
         bwrap = bwrap_path()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cfg = dict(_base_config(Path(sub_dir), bwrap), mode="zygote", ctl_fd=child.fileno(), preload=list(preload))
-        cmd, env, cwd = _command(Path(sub_dir), bwrap, cfg)
+        cfg = dict(base_config(Path(sub_dir), bwrap), mode="zygote", ctl_fd=child.fileno(), preload=list(preload))
+        cmd, env, cwd = command(Path(sub_dir), bwrap, cfg)
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, pass_fds=(child.fileno(),),
@@ -548,12 +401,3 @@ def _human(n: int) -> str:
     return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"
 
 
-def warn_if_unsandboxed(stream=None) -> str | None:
-    """The warning text when there is no sandbox (also printed to ``stream``)."""
-    if bwrap_path():
-        return None
-    if stream is not None:
-        print(SANDBOX_WARNING, file=stream)
-    else:
-        warnings.warn(SANDBOX_WARNING, RuntimeWarning, stacklevel=2)
-    return SANDBOX_WARNING

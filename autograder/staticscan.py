@@ -16,12 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import REFERENCE, ROOT
+from .worker.policy import FORBIDDEN_MODULES
 
-FORBIDDEN_MODULES = frozenset({
-    "torch", "functorch", "torchvision", "jax", "jaxlib", "flax", "tensorflow", "keras", "tf_keras",
-    "autograder", "reference", "nbgrader", "cupy", "mxnet", "paddle", "theano",
-})
-_PATH_MARKERS = ("reference/nntricks", "autograder/checks", "autograder/_worker", "gradebook.db",
+_PATH_MARKERS = ("reference/nntricks", "autograder/checks", "autograder/worker", "gradebook.db",
                  "solutions/nntricks", str(REFERENCE), str(ROOT / "autograder"))
 MAX_SOURCE = 1 << 20
 

@@ -37,7 +37,7 @@ def test_every_exercise_has_checks_and_every_check_a_docstring():
 
 def test_select_by_exercise():
     names = [c.full_name for c in checks.select(exercises=["divergences.l2"])]
-    assert names == ["divergences.l2_values"]
+    assert names == ["divergences.l2_values", "divergences.l2_returns_float"]
     assert {c.topic for c in checks.select(topics=["optim"])} == {"optim"}
 
 

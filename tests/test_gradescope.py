@@ -69,7 +69,7 @@ def test_zip_contents(zip_path):
     for name in ("setup.sh", "run_autograder"):
         assert name in names and modes[name] & 0o111, f"{name} missing or not executable"
     assert {"autograder/__init__.py", "autograder/check.py", "autograder/gradescope.py",
-            "autograder/checks/__init__.py", "autograder/sandbox.py", "autograder/_worker.py"} <= names
+            "autograder/checks/__init__.py", "autograder/sandbox.py", "autograder/worker/serve.py"} <= names
     ref = {f"reference/nntricks/{p.name}" for p in (ROOT / "reference" / "nntricks").glob("*.py")}
     assert ref <= names
     assert not any(n.startswith(("solutions/", "notebooks/", "tests/")) or "__pycache__" in n for n in names)

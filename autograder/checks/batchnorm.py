@@ -1,8 +1,11 @@
-"""Hidden checks of ``nntricks.batchnorm`` (20 points)."""
+"""Hidden checks of ``nntricks.batchnorm``, part 1: the functions (forward, Jacobian,
+backward, inference); part 2, the ``BatchNorm1d`` layer, is ``batchnorm_layer``."""
 
 import numpy as np
 
-from . import ANY, Fail, Mistake, check, describe_inputs, describe_type, find_mistake, mismatch
+from . import (ANY, Fail, Mistake, central_differences, check, describe_inputs, describe_type, error_mistake,
+               find_mistake, mismatch)
+from ..refimpl import ref
 
 # --------------------------------------------------------------- the formulas
 
@@ -65,6 +68,25 @@ def forward_values(ctx):
                    want=(ctx.reference("batchnorm.batchnorm_forward", z, gamma, beta, **kw)[0], ANY), **kw)
 
 
+@check("forward_rejects_one_instance", 0.5, "batchnorm_forward")
+def forward_rejects_one_instance(ctx):
+    """batchnorm_forward with B = 1 raises ValueError (a single instance has no spread; PyTorch refuses too),
+    and B = 2 works (no points for the provided check alone)."""
+    r = ctx.rng(1)
+    z2 = r.normal(size=(2, 4))
+    ctx.expect("batchnorm.batchnorm_forward", z2, np.ones(4), np.zeros(4), mistakes=FORWARD_MISTAKES,
+               names=("out", "cache"), want=(ref.batchnorm.batchnorm_forward(z2, np.ones(4), np.zeros(4))[0], ANY))
+    p = ctx.program()
+    at = p.n_emits
+    p.call("batchnorm.batchnorm_forward", r.normal(size=(1, 4)), np.ones(4), np.zeros(4), catch=True,
+           label="batchnorm_forward(z, gamma, beta)")
+    problem = error_mistake(ctx.run(p, "batchnorm_forward with B = 1")[at], "ValueError")
+    if problem:
+        raise Fail(f"batchnorm_forward(z, gamma, beta) with z of shape (1, 4): {problem}.\nLikely mistake: no check "
+                   "of the batch size. Hint: with B = 1 the variance is 0 and every output is beta: raise "
+                   "ValueError when z.shape[0] < 2 (the provided check at the top of the function does).")
+
+
 # ------------------------------------------------------------------ Jacobian
 
 
@@ -122,6 +144,8 @@ def _bwd(dout, z, gamma, beta, eps, ddof=0, how="right"):
     dbeta = dout.sum(0)
     dgamma = (dout * u).sum(0)
     du = dout * (1.0 if how == "no_gamma" else gamma)
+    mean_term = du.sum(0) if how in ("sums", "sum_mean_term") else du.mean(0)
+    var_term = u * (du * u).sum(0) if how in ("sums", "sum_var_term") else u * (du * u).mean(0)
     if how == "constants":
         dz = du * inv
     elif how == "no_mean":
@@ -129,7 +153,7 @@ def _bwd(dout, z, gamma, beta, eps, ddof=0, how="right"):
     elif how == "no_var":
         dz = (du - du.mean(0)) * inv
     else:
-        dz = (du - du.mean(0) - u * (du * u).mean(0)) * inv
+        dz = (du - mean_term - var_term) * inv
     if how == "swap":
         dgamma, dbeta = dbeta, dgamma
     if how == "dgamma_out":
@@ -153,10 +177,19 @@ BACKWARD_MISTAKES = [
             lambda dout, **k: _bwd(dout, how="no_mean", **k)),
     Mistake("forgot the variance term", "subtract u * mean(du * u) (axis=0).",
             lambda dout, **k: _bwd(dout, how="no_var", **k)),
+    Mistake("forgot the 1/B (sums where the means belong)", "both correction terms are MEANS over the batch: "
+            "dz = (du - mean(du) - u * mean(du * u)) / sqrt(s); the 1/B comes from d mu / d z_i = 1/B.",
+            lambda dout, **k: _bwd(dout, how="sums", **k)),
+    Mistake("forgot the 1/B in the mean term", "subtract the MEAN of du over the batch (du.mean(axis=0)), not "
+            "its sum.", lambda dout, **k: _bwd(dout, how="sum_mean_term", **k)),
+    Mistake("forgot the 1/B in the variance term", "subtract u * MEAN(du * u) over the batch, not the sum.",
+            lambda dout, **k: _bwd(dout, how="sum_var_term", **k)),
     Mistake("forgot gamma", "the normalization's upstream gradient is du = gamma * dout.",
             lambda dout, **k: _bwd(dout, how="no_gamma", **k)),
-    Mistake("unbiased variance", "training mode uses the biased variance.",
-            lambda dout, **k: _bwd(dout, ddof=1, **k)),
+    Mistake("unbiased variance in training", "training mode uses the BIASED minibatch variance (divide by B), "
+            "in the forward pass and in the backward.", lambda dout, **k: _bwd(dout, ddof=1, **k)),
+    Mistake("forgot eps", "the forward divides by sqrt(var + eps), and the backward uses the same 1 / sqrt(var + eps).",
+            lambda dout, eps, **k: _bwd(dout, eps=0.0, **k)),
     Mistake("dgamma and dbeta swapped", "dgamma = sum(dout * u, axis=0), dbeta = sum(dout, axis=0).",
             lambda dout, **k: _bwd(dout, how="swap", **k)),
     Mistake("dgamma summed with the output instead of u", "dgamma = sum(dout * u, axis=0) with the "
@@ -166,6 +199,28 @@ BACKWARD_MISTAKES = [
     Mistake("dbeta not summed over the batch", "dbeta = np.sum(dout, axis=0), shape (D,).",
             when=_shape_mistake(2, lambda i: i["dout"].shape)),
 ]
+
+
+def backward_failure(label, got, z, gamma, beta, dout, eps=1e-5, want=None, rtol=1e-6, atol=1e-8,
+                     oracle="the reference"):
+    """A Fail naming the likely mistake, or None when (dz, dgamma, dbeta) = ``got`` is right."""
+    if want is None:
+        want = ref.batchnorm.batchnorm_backward(dout, ref.batchnorm.batchnorm_forward(z, gamma, beta, eps)[1])
+    m = mismatch(got, want, rtol, atol, "(dz, dgamma, dbeta)")
+    if m is None:
+        return None
+    for i, name in enumerate(("dz", "dgamma", "dbeta")):
+        m = m.replace(f"(dz, dgamma, dbeta)[{i}]", name)
+    if oracle != "the reference":
+        m = m.replace("expected", f"{oracle} give")
+    inputs = {"dout": dout, "z": z, "gamma": gamma, "beta": beta, "eps": eps}
+    text = f"{label}: {m}. Inputs: {describe_inputs(inputs)}."
+    mistake = find_mistake(BACKWARD_MISTAKES, inputs, got, want, rtol, atol)
+    if mistake is None and oracle != "the reference":  # the oracle is numeric: match against the exact formula
+        mistake = find_mistake(BACKWARD_MISTAKES, inputs, got, _bwd(dout, z, gamma, beta, eps))
+    if mistake:
+        text += f"\nLikely mistake: {mistake.name}. Hint: {mistake.hint}"
+    return Fail(text)
 
 
 def _forward_backward(ctx, z, gamma, beta, dout, eps=None, trace=False):
@@ -202,20 +257,10 @@ def backward_values(ctx):
     """batchnorm_backward's dz, dgamma, dbeta against the reference (cache from the student's forward)."""
     for z, gamma, beta, dout, eps in _backward_cases(ctx):
         got = _forward_backward(ctx, z, gamma, beta, dout, eps)
-        e = 1e-5 if eps is None else eps
-        want = ctx.reference("batchnorm.batchnorm_backward", dout,
-                             ctx.reference("batchnorm.batchnorm_forward", z, gamma, beta, e)[1])
-        inputs = {"dout": dout, "z": z, "gamma": gamma, "beta": beta, "eps": e}
-        m = mismatch(got, want, 1e-6, 1e-8, "(dz, dgamma, dbeta)")
-        if m:
-            m = m.replace("(dz, dgamma, dbeta)[0]", "dz").replace("(dz, dgamma, dbeta)[1]", "dgamma") \
-                .replace("(dz, dgamma, dbeta)[2]", "dbeta")
-            text = f"batchnorm_backward(dout, cache) after batchnorm_forward(z, gamma, beta): {m}. " \
-                   f"Inputs: {describe_inputs(inputs)}."
-            mistake = find_mistake(BACKWARD_MISTAKES, inputs, got, want)
-            if mistake:
-                text += f"\nLikely mistake: {mistake.name}. Hint: {mistake.hint}"
-            raise Fail(text)
+        fail = backward_failure("batchnorm_backward(dout, cache) after batchnorm_forward(z, gamma, beta)", got,
+                                z, gamma, beta, dout, 1e-5 if eps is None else eps)
+        if fail:
+            raise fail
 
 
 @check("backward_numeric", 1, "batchnorm_backward", uses=("batchnorm_forward",))
@@ -230,28 +275,13 @@ def backward_numeric(ctx):
         mu = z_.mean(0)
         return float(np.sum((g_ * (z_ - mu) / np.sqrt(z_.var(0) + 1e-5) + b_) * dout))
 
-    def numeric(i):
-        args = [z, gamma, beta]
-        x = args[i]
-        out = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            h = 1e-6
-            xp, xm = x.copy(), x.copy()
-            xp[idx] += h
-            xm[idx] -= h
-            ap, am = list(args), list(args)
-            ap[i], am[i] = xp, xm
-            out[idx] = (f(*ap) - f(*am)) / (2 * h)
-        return out
-
-    want = (numeric(0), numeric(1), numeric(2))
+    want = tuple(central_differences(f, [z, gamma, beta], i) for i in range(3))
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise Fail(f"batchnorm_backward returned {describe_type(got)}, expected a tuple (dz, dgamma, dbeta)")
-    for name, g, w in zip(("dz", "dgamma", "dbeta"), got, want):
-        m = mismatch(g, w, 1e-4, 1e-6, name)
-        if m:
-            raise Fail(f"batchnorm_backward(dout, cache): {m.replace('expected', 'central differences give')}. "
-                       f"Inputs: z {z.shape}, gamma {gamma.shape}, beta {beta.shape}, dout {dout.shape}.")
+    fail = backward_failure("batchnorm_backward(dout, cache)", got, z, gamma, beta, dout, want=want, rtol=1e-4,
+                            atol=1e-6, oracle="central differences of sum(out * dout)")
+    if fail:
+        raise fail
 
 
 @check("backward_vectorized", 1, "batchnorm_backward", uses=("batchnorm_forward",))
@@ -272,13 +302,9 @@ def backward_vectorized(ctx):
                        "numpy operations with axis=0 (sums and means over the batch) instead of loops.")
     z, dout = r.normal(size=(4096, 64)), r.normal(size=(4096, 64))
     got = _forward_backward(ctx, z, np.ones(64), np.zeros(64), dout)
-    want = ctx.reference("batchnorm.batchnorm_backward", dout,
-                         ctx.reference("batchnorm.batchnorm_forward", z, np.ones(64), np.zeros(64))[1])
-    m = mismatch(got, want, 1e-6, 1e-8, "(dz, dgamma, dbeta)")
-    if m:
-        for i, name in enumerate(("dz", "dgamma", "dbeta")):
-            m = m.replace(f"(dz, dgamma, dbeta)[{i}]", name)
-        raise Fail(f"batchnorm_backward with B=4096, D=64: {m}")
+    fail = backward_failure("batchnorm_backward with B=4096, D=64", got, z, np.ones(64), np.zeros(64), dout)
+    if fail:
+        raise fail
 
 
 # ----------------------------------------------------------------- inference
@@ -295,6 +321,11 @@ INFERENCE_MISTAKES = [
             lambda z, gamma, beta, mean, var, eps: beta * (z - mean) / np.sqrt(var + eps) + gamma),
     Mistake("eps added outside the square root", "sqrt(var + eps).",
             lambda z, gamma, beta, mean, var, eps: gamma * (z - mean) / (np.sqrt(var) + eps) + beta),
+    Mistake("gamma and beta not applied at inference", "inference normalizes with the running statistics AND "
+            "applies the learned scale and shift: out = gamma * (z - mean) / sqrt(var + eps) + beta.",
+            lambda z, gamma, beta, mean, var, eps: (z - mean) / np.sqrt(var + eps)),
+    Mistake("only gamma applied at inference (beta forgotten)", "out = gamma * (z - mean) / sqrt(var + eps) + beta.",
+            lambda z, gamma, beta, mean, var, eps: gamma * (z - mean) / np.sqrt(var + eps)),
 ]
 
 
@@ -313,177 +344,6 @@ def inference_values(ctx):
                np.zeros(D), np.full(D, 0.5), eps=0.1, mistakes=INFERENCE_MISTAKES)
 
 
-# --------------------------------------------------------------- BatchNorm1d
 
 
-def _bn_sequence(ctx, D, batches, momentum="default", eval_z=None, dout=None):
-    """Train BatchNorm1d on ``batches`` in the worker; returns outputs and
-    running statistics after each batch, then optionally an eval forward and a backward."""
-    p = ctx.program()
-    kw = {} if momentum == "default" else {"momentum": momentum}
-    bn = p.call("batchnorm.BatchNorm1d", D, label="BatchNorm1d(D)", **kw)
-    rec = {"out": [], "mean": [], "var": []}
-    for z in batches:
-        rec["out"].append(p.emit(p.method(bn, "forward", z, label="BatchNorm1d.forward(z)")))
-        rec["mean"].append(p.emit(p.getattr(bn, "running_mean")))
-        rec["var"].append(p.emit(p.getattr(bn, "running_var")))
-    if eval_z is not None:
-        rec["eval"] = p.emit(p.method(bn, "forward", eval_z, train=False, label="BatchNorm1d.forward(z, train=False)"))
-        rec["mean_after_eval"] = p.emit(p.getattr(bn, "running_mean"))
-        rec["var_after_eval"] = p.emit(p.getattr(bn, "running_var"))
-    if dout is not None:
-        z_last = batches[-1]
-        p.method(bn, "forward", z_last, label="BatchNorm1d.forward(z)")
-        rec["dz"] = p.emit(p.method(bn, "backward", dout, label="BatchNorm1d.backward(dout)"))
-        rec["dgamma"] = p.emit(p.getattr(bn, "dgamma"))
-        rec["dbeta"] = p.emit(p.getattr(bn, "dbeta"))
-        grads = p.method(bn, "grads", label="BatchNorm1d.grads()")
-        params = p.method(bn, "params", label="BatchNorm1d.params()")
-        rec["grads"] = p.emit(grads)
-        rec["params_live"] = p.same(p.item(params, 0), p.getattr(bn, "gamma"))
-    values = ctx.run(p, "a BatchNorm1d training sequence")
-    return {k: ([values[i] for i in v] if isinstance(v, list) else values[v] if isinstance(v, int) else v)
-            for k, v in rec.items()}
-
-
-def _ref_bn(ctx, D, batches, momentum="default"):
-    kw = {} if momentum == "default" else {"momentum": momentum}
-    bn = ctx.ref.batchnorm.BatchNorm1d(D, **kw)
-    outs, means, vars_ = [], [], []
-    for z in batches:
-        outs.append(bn.forward(z.copy()))
-        means.append(bn.running_mean.copy())
-        vars_.append(bn.running_var.copy())
-    return bn, outs, means, vars_
-
-
-def _running(batches, momentum, ddof=1, how="right"):
-    D = batches[0].shape[1]
-    m, v = np.zeros(D), np.ones(D)
-    means, vars_ = [], []
-    for n, z in enumerate(batches, start=1):
-        mo = 1.0 / n if momentum is None else momentum
-        if how == "reversed":
-            mo = 1 - mo
-        if how == "no_update":
-            mo = 0.0
-        m = (1 - mo) * m + mo * z.mean(0)
-        v = (1 - mo) * v + mo * z.var(0, ddof=ddof)
-        means.append(m.copy())
-        vars_.append(v.copy())
-    return means, vars_
-
-
-RUNNING_MISTAKES = [
-    Mistake("biased batch variance in the running estimate", "the running variance uses the UNBIASED batch "
-            "variance, z.var(axis=0, ddof=1) = B/(B-1) sigma^2 (PyTorch).",
-            lambda batches, momentum: _running(batches, momentum, ddof=0)),
-    Mistake("momentum weights the old value", "running = (1 - momentum) * running + momentum * batch_stat: "
-            "momentum weighs the NEW statistic (PyTorch's convention).",
-            lambda batches, momentum: _running(batches, momentum, how="reversed")),
-    Mistake("running statistics not updated", "training-mode forward must update running_mean and "
-            "running_var (in place or by assignment).", lambda batches, momentum: _running(batches, momentum,
-                                                                                               how="no_update")),
-]
-
-
-def _check_running(ctx, got, batches, momentum):
-    want_m, want_v = _running(batches, momentum)
-    gm, gv = got["mean"], got["var"]
-    inputs = {"batches": batches, "momentum": momentum}
-    label = f"BatchNorm1d(D={batches[0].shape[1]}, momentum={momentum})"
-    for k in range(len(batches)):
-        for name, g, w, allg, allw in (("running_mean", gm[k], want_m[k], gm, want_m),
-                                        ("running_var", gv[k], want_v[k], gv, want_v)):
-            m = mismatch(g, w, 1e-6, 1e-8, f"{name} after training batch {k + 1}")
-            if m:
-                text = (f"{label}: {m}. Batches of sizes " + ", ".join(str(z.shape[0]) for z in batches) + ".")
-                mm = find_mistake(RUNNING_MISTAKES, inputs, [gm, gv], [want_m, want_v])
-                if mm:
-                    text += f"\nLikely mistake: {mm.name}. Hint: {mm.hint}"
-                raise Fail(text)
-
-
-def _batches(ctx, D=3, sizes=(5, 2, 8, 3)):
-    r = ctx.rng()
-    return [r.normal(size=(B, D)) * (1 + k) + k for k, B in enumerate(sizes)]
-
-
-@check("bn1d_training_forward", 2, "BatchNorm1d.forward", uses=("batchnorm_forward",))
-def bn1d_training_forward(ctx):
-    """BatchNorm1d.forward in training mode returns the batch-normalized minibatch (gamma = 1, beta = 0)."""
-    batches = _batches(ctx)
-    got = _bn_sequence(ctx, 3, batches)
-    _, outs, _, _ = _ref_bn(ctx, 3, batches)
-    for k, (g, w) in enumerate(zip(got["out"], outs)):
-        m = mismatch(g, w, 1e-6, 1e-8, f"the output for training batch {k + 1}")
-        if m:
-            text = f"BatchNorm1d(3).forward(z): {m} (z of shape {batches[k].shape})."
-            mm = find_mistake(FORWARD_MISTAKES, {"z": batches[k], "gamma": np.ones(3), "beta": np.zeros(3),
-                                                 "eps": 1e-5}, (g, None), (w, None))
-            if mm:
-                text += f"\nLikely mistake: {mm.name}. Hint: {mm.hint}"
-            raise Fail(text)
-
-
-@check("bn1d_running_stats", 2.5, "BatchNorm1d.forward")
-def bn1d_running_stats(ctx):
-    """running_mean / running_var after each training minibatch (unbiased variance, PyTorch's momentum)."""
-    for momentum in ("default", 0.3):
-        batches = _batches(ctx)
-        got = _bn_sequence(ctx, 3, batches, momentum=momentum)
-        _check_running(ctx, got, batches, 0.1 if momentum == "default" else momentum)
-
-
-@check("bn1d_cumulative", 1, "BatchNorm1d.forward")
-def bn1d_cumulative(ctx):
-    """momentum=None: the cumulative average of batch means and of unbiased batch variances."""
-    batches = _batches(ctx, sizes=(4, 6, 2, 5, 3))
-    got = _bn_sequence(ctx, 3, batches, momentum=None)
-    _check_running(ctx, got, batches, None)
-
-
-@check("bn1d_eval", 1.5, "BatchNorm1d.forward", uses=("batchnorm_inference",))
-def bn1d_eval(ctx):
-    """forward(z, train=False) uses the running statistics (B = 1 allowed) and does not change them."""
-    batches = _batches(ctx)
-    r = ctx.rng(1)
-    for z_eval in (r.normal(size=(6, 3)) * 3 + 2, r.normal(size=(1, 3))):
-        got = _bn_sequence(ctx, 3, batches, eval_z=z_eval)
-        bn, _, means, vars_ = _ref_bn(ctx, 3, batches)
-        want = bn.forward(z_eval.copy(), train=False)
-        m = mismatch(got["eval"], want, 1e-6, 1e-8, "the output")
-        if m:
-            text = f"BatchNorm1d(3).forward(z, train=False) after {len(batches)} training batches: {m} " \
-                   f"(z of shape {z_eval.shape})."
-            if isinstance(got["eval"], np.ndarray) and got["eval"].shape == want.shape:
-                batch_stats = (z_eval - z_eval.mean(0)) / np.sqrt(z_eval.var(0) + 1e-5) if z_eval.shape[0] > 1 else None
-                if batch_stats is not None and np.allclose(got["eval"], batch_stats, rtol=1e-6, atol=1e-8):
-                    text += ("\nLikely mistake: used the minibatch's statistics in inference mode. Hint: with "
-                             "train=False, normalize with running_mean and running_var.")
-            raise Fail(text)
-        for name, g, w in (("running_mean", got["mean_after_eval"], means[-1]),
-                           ("running_var", got["var_after_eval"], vars_[-1])):
-            if mismatch(g, w, 1e-6, 1e-8):
-                raise Fail(f"BatchNorm1d.forward(z, train=False) changed {name}: inference mode must not "
-                           "update the running statistics.")
-
-
-@check("bn1d_backward", 1, "BatchNorm1d.forward", uses=("batchnorm_forward", "batchnorm_backward"))
-def bn1d_backward(ctx):
-    """backward after a training forward: dz, the stored dgamma / dbeta, grads(), live params()."""
-    batches = _batches(ctx)
-    r = ctx.rng(2)
-    dout = r.normal(size=batches[-1].shape)
-    got = _bn_sequence(ctx, 3, batches, dout=dout)
-    bn, _, _, _ = _ref_bn(ctx, 3, batches)
-    bn.forward(batches[-1].copy())
-    dz = bn.backward(dout.copy())
-    for name, g, w in (("dz", got["dz"], dz), ("dgamma", got["dgamma"], bn.dgamma), ("dbeta", got["dbeta"], bn.dbeta),
-                       ("grads()", got["grads"], [bn.dgamma, bn.dbeta])):
-        m = mismatch(g, w, 1e-6, 1e-8, name)
-        if m:
-            raise Fail(f"BatchNorm1d(3): backward(dout) after a training forward: {m}.")
-    if got["params_live"] is not True:
-        raise Fail("BatchNorm1d.params()[0] is not the layer's gamma array itself: params() must return the "
-                   "live arrays so that an optimizer updates the layer in place.")
+from . import batchnorm_layer  # noqa: E402,F401 - registers part 2 of the topic

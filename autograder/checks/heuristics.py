@@ -120,6 +120,9 @@ STOP_MISTAKES = [
     _es_mistake("stopping is not sticky", "once step has returned True it returns True on every later call.",
                 "not_sticky"),
     _es_mistake("min_delta ignored", "an improvement is val_loss < best - min_delta.", "no_delta"),
+    _es_mistake("best updated without an improvement", "only an improvement (val_loss < best - min_delta) "
+                "updates best: a smaller loss that is not min_delta better must leave best alone, or later "
+                "losses are compared with a best that was never an improvement.", "best_always"),
 ]
 BEST_MISTAKES = [
     Mistake("best updated without an improvement", "only an improvement (val_loss < best - min_delta) updates "
@@ -310,3 +313,73 @@ def grid_search(ctx):
     _grid_case(ctx, {"lr": [0.1, 0.01, 0.001], "lam": [0, 0.001], "act": ["relu", "tanh"]})
     _grid_case(ctx, {"lr": [0.5, 0.05, 0.005, 5e-4]})
     _grid_case(ctx, {"a": [1, 2], "b": [3, 4, 5]}, tie=True)
+
+
+@check("grid_search_nan_last", 0.5, "grid_search")
+def grid_search_nan_last(ctx):
+    """A NaN score (a diverged run) sorts last, after every finite score (Python's sort alone misplaces NaN)."""
+    grid = {"lr": [1.0, 0.3, 0.1, 0.03, 0.01], "wd": [0.0, 1e-4]}
+    import itertools
+
+    combos = [dict(zip(grid, v)) for v in itertools.product(*grid.values())]
+    r = ctx.rng(1)
+    scores = r.permutation(len(combos)).astype(float) * 0.1 + 0.05
+    scores[[0, 1, 4]] = math.nan  # the largest learning rates diverge, one of them listed first
+    table = {scorer_key(c): float(s) for c, s in zip(combos, scores)}
+    p = ctx.program()
+    res = p.emit(p.call("heuristics.grid_search", p.scorer(table), grid))
+    got = ctx.run(p, "grid_search(fit_and_score, grid)")[res]
+    label = f"grid_search(fit_and_score, grid={grid}) with 3 NaN scores"
+    if not isinstance(got, (list, tuple)) or len(got) != len(combos) or not all(
+            isinstance(t, (list, tuple)) and len(t) == 2 and isinstance(t[1], (int, float)) for t in got):
+        raise Fail(f"{label} returned {describe_type(got)}, expected a list of {len(combos)} (params, score) tuples")
+    got_scores = [float(t[1]) for t in got]
+    finite = sorted(s for s in scores if not math.isnan(s))
+    ok = all(math.isnan(s) for s in got_scores[len(finite):]) and got_scores[:len(finite)] == finite
+    if not ok:
+        shown = ", ".join("nan" if math.isnan(s) else f"{s:.2f}" for s in got_scores)
+        text = f"{label}: the scores come in the order {shown}; expected the finite scores lowest first, then the NaN ones."
+        finite_got = [s for s in got_scores if not math.isnan(s)]
+        pairs = list(zip(finite_got, finite_got[1:]))
+        if sum(a > b for a, b in pairs) > 2 * sum(a < b for a, b in pairs):  # mostly descending (NaN breaks sort)
+            raise Fail(text + "\nLikely mistake: sorted highest first. Hint: the score is a validation LOSS: lowest "
+                       "(best) first, and a NaN score (a diverged run) last.")
+        raise Fail(text + "\nLikely mistake: NaN scores not sorted last. Hint: every comparison with NaN is False, "
+                   "so sorting by the score alone leaves NaN anywhere: sort with the key (math.isnan(score), score).")
+
+
+# ------------------------------------------------- floats and new arrays
+
+
+@check("clip_by_norm_total_norm_float", 0.5, "clip_by_norm")
+def clip_by_norm_total_norm_float(ctx):
+    """clip_by_norm's total_norm is a float (also 0.0 for an empty list), not a 0-d or 1-element array."""
+    r = ctx.rng(2)
+    ctx.expect_float("heuristics.clip_by_norm", _grads(r), 1.0, pick=1, what="total_norm")
+    ctx.expect_float("heuristics.clip_by_norm", [r.normal(size=(1,))], 1.0, pick=1, what="total_norm")
+    ctx.expect_float("heuristics.clip_by_norm", [], 1.0, pick=1, what="total_norm")
+
+
+@check("clip_by_norm_new_arrays", 0.5, "clip_by_norm")
+def clip_by_norm_new_arrays(ctx):
+    """clip_by_norm returns new arrays, also when no clipping is needed (writing into them leaves grads
+    unchanged)."""
+    r = ctx.rng(3)
+    mistake = Mistake("returned the gradients themselves when no clipping is needed", "the contract returns new "
+                      "arrays in every case: [g * factor for g in grads] with factor = min(1, ...), or copies "
+                      "when the norm is small; returning grads lets a later in-place change of the result "
+                      "corrupt the caller's gradients.")
+    for max_norm in (100.0, 1.0):
+        ctx.expect_new_arrays("heuristics.clip_by_norm", _grads(r), max_norm, paths=[(0, 0), (0, 1), (0, 2)],
+                              mistake=mistake)
+
+
+@check("clip_by_value_new_arrays", 0.5, "clip_by_value")
+def clip_by_value_new_arrays(ctx):
+    """clip_by_value returns new arrays, also when nothing needs clipping."""
+    r = ctx.rng(4)
+    mistake = Mistake("returned the gradients themselves (or views) when nothing needs clipping", "np.clip(g, "
+                      "-theta, theta) always returns a new array: use it for every array, without out=g.")
+    for theta in (100.0, 1.0):
+        ctx.expect_new_arrays("heuristics.clip_by_value", _grads(r), theta, paths=[(0,), (1,), (2,)],
+                              mistake=mistake)

@@ -147,8 +147,15 @@ def _check_distribution(label, W, name, fi, fo, std_param=0.01):
     text = (f"{label} with fan_in={fi}, fan_out={fo}: the values do not follow {target}: "
             + "; ".join(problems) + f" (sample: {_describe_sample(x)}).")
     guess = None
-    for desc, alt_kind, alt_std, hint in _alternatives(name, fi, fo, std_param):
+    if kind == "normal" and -0.9 < k < -0.4 and 2.0 < np.abs(x).max() / s < 2.5:
+        guess = ("drew from a truncated normal distribution", "the contract's normal initializers draw from the "
+                 "full normal distribution, rng.normal(0.0, std, size=(fan_in, fan_out)) (PyTorch's *_normal_), not "
+                 "one truncated at 2 standard deviations (TensorFlow's truncated_normal), which has no tails and a "
+                 "smaller spread.")
+    for desc, alt_kind, alt_std, hint in ([] if guess else _alternatives(name, fi, fo, std_param)):
         looks_uniform = abs(k + 1.2) < 0.1
+        if alt_kind == "normal" and abs(k) > max(2 * k_tol, 0.25):  # not shaped like a normal distribution
+            continue
         if alt_kind == "uniform0":
             if x.min() >= 0 and abs(x.std() / alt_std - 1) < 0.02:
                 guess = (desc, hint)

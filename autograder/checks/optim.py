@@ -9,194 +9,8 @@ change). The decider replays the sequence with the reference.
 
 import numpy as np
 
-from . import Fail, Mistake, check, describe_inputs, find_mistake, mismatch
-from .divergences import _nonfinite_where_finite
-
-# ------------------------------------------------------------------ simulators
-# Wrong (and right) optimizers written plainly, for the catalogue of mistakes.
-
-
-def _sgd(params, grads, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, how="right"):
-    ws = [w.copy() for w in params]
-    vs = [np.zeros_like(w) for w in params]
-    traj = []
-    for gs in grads:
-        for w, g, v in zip(ws, gs, vs):
-            if weight_decay and how != "wd_after_momentum":
-                g = g + weight_decay * w
-            if momentum:
-                v_old = v.copy()
-                if how == "dampening":
-                    v[...] = momentum * v + (1 - momentum) * g
-                else:
-                    v[...] = momentum * v + g
-                if nesterov:
-                    step = {"nesterov_old_v": g + momentum * v_old, "nesterov_no_g": momentum * v}.get(how, g + momentum * v)
-                else:
-                    step = v
-            else:
-                step = g
-            if weight_decay and how == "wd_after_momentum":
-                step = step + weight_decay * w
-            w -= lr * step
-        traj.append([w.copy() for w in ws])
-    return traj
-
-
-def _rmsprop(params, grads, lr=0.01, beta=0.99, eps=1e-8, weight_decay=0.0, how="right"):
-    ws = [w.copy() for w in params]
-    ss = [np.zeros_like(w) for w in params]
-    traj = []
-    for gs in grads:
-        for w, g, s in zip(ws, gs, ss):
-            if weight_decay and how != "no_wd":
-                g = g + weight_decay * w
-            s_old = s.copy()
-            if how == "no_one_minus_beta":
-                s[...] = beta * s + g * g
-            elif how == "beta_swapped":
-                s[...] = (1 - beta) * s + beta * g * g
-            else:
-                s[...] = beta * s + (1 - beta) * g * g
-            if how == "eps_inside":
-                w -= lr * g / np.sqrt(s + eps)
-            elif how == "old_s":
-                w -= lr * g / (np.sqrt(s_old) + eps)
-            elif how == "no_sqrt":
-                w -= lr * g / (s + eps)
-            else:
-                w -= lr * g / (np.sqrt(s) + eps)
-        traj.append([w.copy() for w in ws])
-    return traj
-
-
-def _adam(params, grads, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, how="right",
-          decoupled=False):
-    ws = [w.copy() for w in params]
-    ms = [np.zeros_like(w) for w in params]
-    vs = [np.zeros_like(w) for w in params]
-    traj = []
-    t_shared = 0
-    for t, gs in enumerate(grads, start=1):
-        for i, (w, g, m, v) in enumerate(zip(ws, gs, ms, vs)):
-            t_shared += 1
-            tt = t_shared if how == "t_per_param" else t
-            if decoupled and how not in ("wd_in_grad", "wd_after", "wd_no_lr"):
-                w *= 1 - lr * weight_decay
-            if decoupled and how == "wd_no_lr":
-                w *= 1 - weight_decay
-            if weight_decay and (not decoupled or how == "wd_in_grad"):
-                g = g + weight_decay * w
-            m[...] = beta1 * m + (1 - beta1) * g
-            v[...] = beta2 * v + (1 - beta2) * g * g
-            if how == "no_bias_correction":
-                m_hat, v_hat = m, v
-            elif how == "no_m_correction":
-                m_hat, v_hat = m, v / (1 - beta2**tt)
-            elif how == "no_v_correction":
-                m_hat, v_hat = m / (1 - beta1**tt), v
-            elif how == "v_corrected_with_beta1":
-                m_hat, v_hat = m / (1 - beta1**tt), v / (1 - beta1**tt)
-            else:
-                m_hat, v_hat = m / (1 - beta1**tt), v / (1 - beta2**tt)
-            if how == "eps_inside":
-                w -= lr * m_hat / np.sqrt(v_hat + eps)
-            elif how == "eps_before_correction":
-                w -= lr * np.sqrt(1 - beta2**tt) / (1 - beta1**tt) * m / (np.sqrt(v) + eps)
-            else:
-                w -= lr * m_hat / (np.sqrt(v_hat) + eps)
-            if decoupled and how == "wd_after":
-                w *= 1 - lr * weight_decay
-        traj.append([w.copy() for w in ws])
-    return traj
-
-
-def _not_in_place(inputs, got, want):
-    params = inputs["params"]
-    return all(len(step) == len(params) and all(
-        isinstance(g, np.ndarray) and g.shape == p.shape and np.array_equal(g, p) for g, p in zip(step, params))
-        for step in got)
-
-
-NOT_IN_PLACE = Mistake("parameters not updated in place", "step must change the arrays the optimizer "
-                       "was given (w -= lr * step, or w[...] = ...): rebinding a name or a list entry "
-                       "(self.params[i] = w - ...) leaves the model's arrays unchanged.", when=_not_in_place)
-
-
-def _mk(name, hint, fn, defaults=None, **fixed):
-    defaults = defaults or {}
-    return Mistake(name, hint, lambda params, grads, **hp: fn(params, grads, **{**defaults, **hp, **fixed}))
-
-
-def _mkw(name, hint, fn, **fixed):
-    """A mistake of AdamW (whose default weight_decay is 0.01)."""
-    return _mk(name, hint, fn, defaults={"weight_decay": 0.01}, **fixed)
-
-
-SGD_MISTAKES = [
-    NOT_IN_PLACE,
-    _mk("momentum with dampening (1 - momentum) on the gradient", "PyTorch's SGD (dampening=0): "
-        "v = momentum * v + g, no (1 - momentum) factor.", _sgd, how="dampening"),
-    _mk("Nesterov step built from the previous velocity", "update v first (v = momentum * v + g), then "
-        "step = g + momentum * v with the NEW v.", _sgd, how="nesterov_old_v"),
-    _mk("Nesterov step without the gradient term", "Nesterov's step is g + momentum * v (PyTorch's form).",
-        _sgd, how="nesterov_no_g"),
-    _mk("weight decay applied after the momentum", "add weight_decay * w to the gradient FIRST, so that "
-        "it goes through the velocity: g = g + weight_decay * w; v = momentum * v + g.", _sgd,
-        how="wd_after_momentum"),
-    _mk("momentum ignored", "with momentum > 0 the step is the velocity v = momentum * v + g.", _sgd,
-        momentum=0.0, nesterov=False),
-    _mk("Nesterov ignored", "with nesterov=True the step is g + momentum * v.", _sgd, nesterov=False),
-    _mk("weight decay ignored", "g = g + weight_decay * w before anything else.", _sgd, weight_decay=0.0),
-]
-RMSPROP_MISTAKES = [
-    NOT_IN_PLACE,
-    _mk("eps inside the square root", "the contract (and PyTorch) adds eps OUTSIDE the root: "
-        "g / (sqrt(s) + eps). It matters when gradients are tiny.", _rmsprop, how="eps_inside"),
-    _mk("forgot the (1 - beta) factor", "s = beta * s + (1 - beta) * g**2.", _rmsprop, how="no_one_minus_beta"),
-    _mk("beta and 1 - beta swapped", "beta weighs the OLD average: s = beta * s + (1 - beta) * g**2.",
-        _rmsprop, how="beta_swapped"),
-    _mk("used s before updating it", "update s with the current gradient first, then divide by sqrt(s) + eps.",
-        _rmsprop, how="old_s"),
-    _mk("divided by s instead of sqrt(s)", "the step is g / (sqrt(s) + eps): the RMS, not the mean square.",
-        _rmsprop, how="no_sqrt"),
-    _mk("weight decay ignored", "g = g + weight_decay * w before updating s.", _rmsprop, how="no_wd"),
-]
-ADAM_MISTAKES = [
-    NOT_IN_PLACE,
-    Mistake("a division by zero in the bias correction", "t counts steps from 1: increment it BEFORE "
-            "computing 1 - beta**t (at t = 0 it is 0).", when=_nonfinite_where_finite),
-    _mk("no bias correction", "m and v start at 0, so divide by (1 - beta1**t) and (1 - beta2**t); "
-        "without it the first steps are far too small.", _adam, how="no_bias_correction"),
-    _mk("no bias correction of m", "m_hat = m / (1 - beta1**t): without it the first steps are too small.",
-        _adam, how="no_m_correction"),
-    _mk("no bias correction of v", "v_hat = v / (1 - beta2**t).", _adam, how="no_v_correction"),
-    _mk("v corrected with beta1", "v_hat = v / (1 - beta2**t): each moment with its own beta.", _adam,
-        how="v_corrected_with_beta1"),
-    _mk("eps inside the square root", "the step is m_hat / (sqrt(v_hat) + eps), eps OUTSIDE the root "
-        "(PyTorch, the paper); it matters when gradients are tiny.", _adam, how="eps_inside"),
-    _mk("eps added before the bias correction", "add eps to sqrt(v_hat), the CORRECTED second moment "
-        "(lr * m_hat / (sqrt(v_hat) + eps)), not to sqrt(v) in the paper's 'efficient' form.", _adam,
-        how="eps_before_correction"),
-    _mk("t advanced once per parameter", "t counts optimizer steps: increment it once per step(), "
-        "not inside the loop over parameters.", _adam, how="t_per_param"),
-]
-ADAMW_MISTAKES = [
-    NOT_IN_PLACE,
-    _mkw("weight decay added to the gradient (that is Adam's L2, not AdamW)", "AdamW decays the weights "
-        "directly: w = w - lr * weight_decay * w, then the Adam update with the plain gradient.",
-        _adam, decoupled=True, how="wd_in_grad"),
-    _mkw("decay applied after the Adam update", "PyTorch's AdamW decays first: w *= 1 - lr * weight_decay, "
-        "then the Adam step.", _adam, decoupled=True, how="wd_after"),
-    _mkw("decay not multiplied by the learning rate", "w = w * (1 - lr * weight_decay).", _adam,
-        decoupled=True, how="wd_no_lr"),
-    _mkw("no weight decay at all", "AdamW decays: w *= 1 - lr * weight_decay (default weight_decay=0.01).",
-        _adam, weight_decay=0.0),
-    _mkw("no bias correction", "divide by (1 - beta1**t) and (1 - beta2**t).", _adam, decoupled=True,
-        how="no_bias_correction"),
-    _mkw("eps inside the square root", "m_hat / (sqrt(v_hat) + eps).", _adam, decoupled=True, how="eps_inside"),
-]
-
+from . import Fail, Mistake, StudentError, check, describe_inputs, error_mistake, find_mistake, mismatch
+from .optim_mistakes import ADAM_MISTAKES, ADAMW_MISTAKES, LATE_COUNTER, RMSPROP_MISTAKES, SGD_MISTAKES
 
 # ------------------------------------------------------------------- the runs
 
@@ -221,7 +35,12 @@ def run_optimizer(ctx, cls, params, grads, mistakes=(), **hyper):
         emitted.append(([p.emit(w) for w in ws], [p.emit(g) for g in gr]))
     hp = ", ".join(f"{k}={v}" for k, v in hyper.items())
     label = f"{cls}({hp})" if hp else f"{cls}() with the default hyperparameters"
-    values = ctx.run(p, f"{cls}.step")
+    try:
+        values = ctx.run(p, f"{cls}.step")
+    except StudentError as e:
+        if cls in ("Adam", "AdamW") and "ZeroDivisionError" in str(e):
+            raise StudentError(f"{e}\nLikely mistake: {LATE_COUNTER.name}. Hint: {LATE_COUNTER.hint}") from None
+        raise
     got = [[values[i] for i in wi] for wi, _ in emitted]
     for k, (_, gi) in enumerate(emitted):
         for j, i in enumerate(gi):
@@ -292,6 +111,31 @@ def sgd_weight_decay(ctx):
                   weight_decay=0.05)
 
 
+@check("sgd_nesterov_requires_momentum", 0.5, "SGD.step")
+def sgd_nesterov_requires_momentum(ctx):
+    """SGD(params, nesterov=True) with momentum 0 raises ValueError (PyTorch); with momentum > 0 it does not
+    (and its steps are right: no points for the provided check alone)."""
+    params, grads = _problem(ctx, steps=2)
+    run_optimizer(ctx, "SGD", params, grads, SGD_MISTAKES, lr=0.1, momentum=0.5, nesterov=True)
+    p = ctx.program()
+    ws = [p.array(w) for w in params]
+    outcome = {}
+    for name, kw in (("momentum=0", {"nesterov": True}), ("momentum=0.0 given", {"momentum": 0.0, "nesterov": True}),
+                     ("momentum=0.9", {"momentum": 0.9, "nesterov": True})):
+        outcome[name] = p.n_emits
+        p.call("optim.SGD", ws, catch=True, label=f"SGD(params, {name}, nesterov=True)", **kw)
+    values = ctx.run(p, "SGD(params, nesterov=True)")
+    for name in ("momentum=0", "momentum=0.0 given"):
+        problem = error_mistake(values[outcome[name]], "ValueError")
+        if problem:
+            raise Fail(f"SGD(params, nesterov=True) with {name}: {problem}.\nLikely mistake: Nesterov accepted "
+                       "without momentum. Hint: Nesterov's look-ahead needs a velocity: raise ValueError when "
+                       "nesterov=True and momentum == 0, as PyTorch does.")
+    if values[outcome["momentum=0.9"]] is not None:
+        raise Fail(f"SGD(params, momentum=0.9, nesterov=True) raised {values[outcome['momentum=0.9']].type}: "
+                   "Nesterov with a positive momentum is valid.")
+
+
 # -------------------------------------------------------------------- RMSProp
 
 
@@ -305,9 +149,10 @@ def rmsprop(ctx):
 
 @check("rmsprop_tiny_gradients", 1, "RMSProp.step")
 def rmsprop_tiny_gradients(ctx):
-    """RMSProp with gradients of order 1e-8, where the placement of eps matters."""
+    """RMSProp with gradients of order 1e-8, where the placement of eps matters (default and given eps)."""
     params, grads = _problem(ctx, k=1, steps=4, gscale=1e-8)
     run_optimizer(ctx, "RMSProp", params, grads, RMSPROP_MISTAKES, lr=0.01)
+    run_optimizer(ctx, "RMSProp", params, grads, RMSPROP_MISTAKES, lr=0.01, eps=1e-6)
 
 
 @check("rmsprop_weight_decay", 0.5, "RMSProp.step")
@@ -330,9 +175,10 @@ def adam(ctx):
 
 @check("adam_tiny_gradients", 1, "Adam.step", also=("Adam._update",))
 def adam_tiny_gradients(ctx):
-    """Adam with gradients of order 1e-8, where eps outside sqrt(v_hat) matters."""
+    """Adam with gradients of order 1e-8, where eps outside sqrt(v_hat) matters (default and given eps)."""
     params, grads = _problem(ctx, k=1, steps=4, gscale=1e-8)
     run_optimizer(ctx, "Adam", params, grads, ADAM_MISTAKES, lr=0.01)
+    run_optimizer(ctx, "Adam", params, grads, ADAM_MISTAKES, lr=0.01, eps=1e-6)
 
 
 @check("adam_weight_decay", 0.5, "Adam.step", also=("Adam._update",))
@@ -352,9 +198,18 @@ def adamw(ctx):
 
 @check("adamw_default_decay", 0.5, "AdamW.step")
 def adamw_default_decay(ctx):
-    """AdamW's default weight_decay is 0.01 (PyTorch's)."""
+    """AdamW's defaults: weight_decay 0.01 (PyTorch's), and AdamW() with every default (lr = 1e-3)."""
     params, grads = _problem(ctx, steps=3)
     run_optimizer(ctx, "AdamW", params, grads, ADAMW_MISTAKES, lr=0.5)
+    run_optimizer(ctx, "AdamW", params, grads, ADAMW_MISTAKES)
+
+
+@check("adamw_tiny_gradients", 1, "AdamW.step")
+def adamw_tiny_gradients(ctx):
+    """AdamW with gradients of order 1e-8, where eps outside sqrt(v_hat) matters (default and given eps)."""
+    params, grads = _problem(ctx, k=1, steps=4, gscale=1e-8)
+    run_optimizer(ctx, "AdamW", params, grads, ADAMW_MISTAKES, lr=0.01)
+    run_optimizer(ctx, "AdamW", params, grads, ADAMW_MISTAKES, lr=0.01, eps=1e-6)
 
 
 # ------------------------------------------------------------------ schedules

@@ -197,3 +197,36 @@ def gaussian_noise_rng(ctx):
     if np.array_equal(d["none1"], d["none2"]):
         raise Fail("gaussian_noise with rng=None gave the same noise twice: rng=None means a fresh "
                    "np.random.default_rng().")
+
+
+# ------------------------------------------------- floats and new arrays
+
+
+@check("l2_penalty_returns_float", 0.25, "l2_penalty")
+def l2_penalty_returns_float(ctx):
+    """l2_penalty returns a float (a Python float or numpy float64), not a 0-d or 1-element array."""
+    r = ctx.rng(3)
+    ctx.expect_float("regularization.l2_penalty", _weights(r), 0.1)
+    ctx.expect_float("regularization.l2_penalty", [r.normal(size=(1,))], 0.5)
+
+
+@check("l1_penalty_returns_float", 0.25, "l1_penalty")
+def l1_penalty_returns_float(ctx):
+    """l1_penalty returns a float, not a 0-d or 1-element array."""
+    r = ctx.rng(3)
+    ctx.expect_float("regularization.l1_penalty", _weights(r), 0.1)
+    ctx.expect_float("regularization.l1_penalty", [r.normal(size=(1,))], 0.5)
+
+
+GRADS_ALIAS = Mistake("returned the weights themselves (or views of them)", "the gradients are new arrays: "
+                      "lam * W (or lam * np.sign(W)) always allocates one; a shortcut such as returning weights "
+                      "when lam == 1 hands the caller its own weights as gradients.")
+
+
+@check("l2_penalty_grad_new_arrays", 0.5, "l2_penalty_grad")
+def l2_penalty_grad_new_arrays(ctx):
+    """l2_penalty_grad returns new arrays: writing into them leaves the weights unchanged (lam = 1 and 0.1)."""
+    r = ctx.rng(4)
+    for lam in (1.0, 0.1):
+        ctx.expect_new_arrays("regularization.l2_penalty_grad", _weights(r), lam, paths=[(0,), (1,), (2,)],
+                              mistake=GRADS_ALIAS)

@@ -49,4 +49,5 @@ def grid_search(fit_and_score, grid):
     for name, values in grid.items():
         combos = [{**c, name: v} for c in combos for v in values]
     scored = [(c, fit_and_score(**c)) for c in combos]
-    return sorted(scored, key=lambda item: item[1])
+    # a NaN score (a diverged run) is the only value unequal to itself: it sorts last
+    return sorted(scored, key=lambda item: (item[1] != item[1], item[1]))
