@@ -1,8 +1,10 @@
 """``python -m autograder check PATH [--topic TOPIC ...] [--json FILE]``: the hidden checks.
 
 Grades the ``nntricks`` package found at PATH (a directory that contains
-``nntricks/``, or the package directory itself), prints a table (per check:
-name, points, a one-line reason) and, with ``--json``, writes a
+``nntricks/``, or the package directory itself; taken in by
+``autograder.submission``: regular files only, what was ignored is listed),
+prints a table (per check: points, name, and the full message of a failure,
+wrapped to the terminal's width) and, with ``--json``, writes a
 Gradescope-style ``results.json``. The exit status is 0 whenever grading
 completed, whatever the score; 2 for usage errors (e.g. PATH does not exist).
 
@@ -22,7 +24,9 @@ import argparse
 import json
 import os
 import sys
+import shutil
 import tempfile
+import textwrap
 from pathlib import Path
 
 from .exercises import TOPICS
@@ -31,11 +35,14 @@ from .sandbox import Limits
 
 
 def grade_package(path, topics=None, jobs=None, *, exercises=None, limits: Limits | None = None,
-                  time_budget: float | None = None) -> dict:
+                  time_budget: float | None = None, layout: str = "check") -> dict:
     """Run the hidden checks on the ``nntricks`` package at ``path``.
 
     Args:
-        path: a directory containing ``nntricks/``, or the package directory itself.
+        path: the submission: with the default ``layout="check"``, a directory containing
+            ``nntricks/``, or the package directory itself. It is taken in once by
+            :func:`autograder.submission.intake` (a scratch copy of its regular files; never
+            modified, symbolic links never followed).
         topics: topic names (module names of the contract) to grade; None for all.
         jobs: topics graded in parallel (default: min(2, CPUs)).
         exercises: only the checks that grade these exercise keys
@@ -43,6 +50,10 @@ def grade_package(path, topics=None, jobs=None, *, exercises=None, limits: Limit
         limits: a :class:`autograder.sandbox.Limits` (timeouts, CPU, memory, output).
         time_budget: wall-clock seconds for the whole run; checks that would
             start later fail with a message saying so.
+        layout: where the package is looked for in ``path``: ``"check"``,
+            ``"notebook"`` (an nbgrader assignment folder) or ``"gradescope"`` (a
+            Gradescope submission: folder, loose files or zip); see
+            :mod:`autograder.submission`.
 
     Returns:
         A Gradescope ``results.json`` dict: ``score``, ``max_score``,
@@ -51,47 +62,49 @@ def grade_package(path, topics=None, jobs=None, *, exercises=None, limits: Limit
         ``topic.check``, ``score``, ``max_score``, ``output`` ("ok" or why it
         failed, with the likely mistake), ``status``, ``topic``, ``tags``) and
         ``extra_data`` (``topics``: per-topic score and max_score; ``sandbox``;
-        ``internal_errors``: tracebacks of bugs in the checks, normally empty).
+        ``internal_errors``: tracebacks of bugs in the checks, normally empty;
+        ``intake``: ``source``, where the package was found, None if not, and
+        ``ignored``, one line per ignored file, also in ``output``).
 
     Never raises because of the submission (a missing package gives every
-    check 0 with a message); raises ValueError for unknown topics or exercises.
+    check 0 with a message); raises ValueError for unknown topics, exercises
+    or layouts.
     """
-    return grade(path, topics=topics, exercises=exercises, limits=limits, jobs=jobs, time_budget=time_budget)
+    return grade(path, topics=topics, exercises=exercises, limits=limits, jobs=jobs, time_budget=time_budget,
+                 layout=layout)
 
 
-def format_table(result: dict, path: str = "", width: int = 110) -> str:
-    lines = []
+def format_table(result: dict, path: str = "", width: int | None = None) -> str:
+    """The report a student reads: notes, one line per check (points, name, ``ok``), the full
+    message of every failure below its check, wrapped to ``width`` (default: the terminal's)."""
+    width = max(72, width or shutil.get_terminal_size((100, 24)).columns)  # the longest check line fits 72
+    body = textwrap.TextWrapper(width=width, initial_indent=" " * 11, subsequent_indent=" " * 11,
+                                break_long_words=True, break_on_hyphens=False)
+    note = textwrap.TextWrapper(width=width, initial_indent="  note: ", subsequent_indent=" " * 8)
     sandbox = result.get("extra_data", {}).get("sandbox", "?")
-    lines.append(f"Hidden checks of {path or 'the package'} (sandbox: {sandbox})")
-    if result.get("output"):
-        for note in result["output"].splitlines():
-            lines.append(f"  note: {note}")
-    lines.append(f"{'points':>9}  {'check':<52} result")
+    lines = textwrap.wrap(f"Hidden checks of {path or 'the package'} (sandbox: {sandbox})", width,
+                          subsequent_indent="  ", break_on_hyphens=False)
+    for text in (result.get("output") or "").splitlines():
+        lines += note.wrap(text) or [""]
+    lines.append(f"{'points':>9}  check")
     current = None
     for t in result["tests"]:
         if t.get("topic") != current:
             current = t.get("topic")
             lines.append("")
-        reason = (t["output"].splitlines() or [""])[0]
-        room = max(20, width - 65)
-        if len(reason) > room:
-            reason = reason[: room - 3] + "..."
         pts = f"{_num(t['score'])}/{_num(t['max_score'])}"
-        lines.append(f"{pts:>9}  {t['name']:<52} {reason}")
+        if t["score"] >= t["max_score"]:
+            lines.append(f"{pts:>9}  {t['name']}  ok")
+            continue
+        lines.append(f"{pts:>9}  {t['name']}")
+        for para in t["output"].splitlines():
+            lines += body.wrap(para) or [""]
     lines.append("")
     for topic, s in result.get("extra_data", {}).get("topics", {}).items():
         lines.append(f"{_num(s['score']) + '/' + _num(s['max_score']):>9}  {topic}")
     lines.append(f"{_num(result['score']) + '/' + _num(result['max_score']):>9}  TOTAL "
                  f"({result.get('execution_time', 0):.1f} s)")
     return "\n".join(lines)
-
-
-def format_failures(result: dict) -> str:
-    out = []
-    for t in result["tests"]:
-        if t["score"] < t["max_score"]:
-            out.append(f"--- {t['name']} ({_num(t['score'])}/{_num(t['max_score'])})\n{t['output']}")
-    return "\n".join(out)
 
 
 def _num(x: float) -> str:
@@ -119,7 +132,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="topics graded in parallel (default 2)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="wall-clock seconds per check program (default 10)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print the full message of every failure")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="kept for old scripts: every failure's full message is always printed")
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -130,10 +144,6 @@ def main(argv=None) -> int:
     limits = Limits(call_timeout=args.timeout) if args.timeout else None
     result = grade_package(args.path, topics=args.topic, jobs=args.jobs, limits=limits)
     print(format_table(result, args.path))
-    if args.verbose:
-        failures = format_failures(result)
-        if failures:
-            print("\n" + failures)
     print_internal_errors(result)
     if args.json:
         write_json(result, args.json)

@@ -21,6 +21,7 @@ class Exercise(NamedTuple):
 
 _NB = {
     "divergences": "01_divergences",
+    "nn": "01_divergences",
     "optim": "02_optimizers",
     "init": "03_initialization",
     "batchnorm": "04_batchnorm",
@@ -51,6 +52,15 @@ EXERCISES = {
         ("log_softmax", "1.4", "A stable softmax"),
         ("softmax_cross_entropy", "1.5", "Softmax with cross-entropy"),
         ("softmax_cross_entropy_grad", "1.5", "Softmax with cross-entropy"),
+    ]),
+    **_rows("nn", [
+        ("Linear.forward", "1.6", "The linear layer"),
+        ("Linear.backward", "1.6", "The linear layer"),
+        ("Sigmoid.forward", "1.7", "Backward through the nonlinearities"),
+        ("Sigmoid.backward", "1.7", "Backward through the nonlinearities"),
+        ("Tanh.backward", "1.7", "Backward through the nonlinearities"),
+        ("ReLU.backward", "1.7", "Backward through the nonlinearities"),
+        ("LeakyReLU.backward", "1.7", "Backward through the nonlinearities"),
     ]),
     **_rows("optim", [
         ("SGD.step", "2.1", "SGD with momentum and Nesterov"),

@@ -6,27 +6,29 @@ Usage::
 
 writes (default ``build/gradescope_autograder.zip``) a zip holding:
 
-- ``setup.sh``: run once by Gradescope when it builds the image (as root, Ubuntu
-  base image; choose Ubuntu 24.04 or newer, whose Python 3.12 takes the pinned
-  numpy): installs python3, venv and bubblewrap with apt, then a virtual
-  environment ``/autograder/venv`` with ``requirements.txt`` (numpy only: the
-  checks need nothing else).
+- ``setup.sh``: run once by Gradescope when it builds the image (as root, on its Ubuntu base
+  image: 22.04 or 24.04, Python 3.10 to 3.13): installs ``python3``, ``python3-venv`` and
+  ``bubblewrap`` with apt, without recommended packages (no compiler), then a virtual
+  environment ``/autograder/venv`` with a pinned pip and ``requirements.txt`` (pinned numpy,
+  wheels only: the checks need nothing else), and prints whether bubblewrap works there. It
+  fails loudly (and Gradescope shows the build failed) on a Python outside 3.10 to 3.13 or when
+  numpy does not import.
 - ``run_autograder``: run for every submission. It calls
-  ``python -m autograder.gradescope run``, which finds the ``nntricks`` package in
-  ``/autograder/submission`` (the folder itself, a folder containing it at any
-  depth, or loose ``.py`` files), copies it to a scratch directory (the
-  submission is never modified), runs the hidden checks (the same
-  :func:`autograder.check.grade_package` as the command line and the notebooks,
-  sandboxed with bubblewrap where the container allows it, else with process
-  limits and a loud warning in the output) and writes
-  ``/autograder/results/results.json`` atomically. A submission without a
-  package gets every check 0 with a message saying what to upload. If the
-  grader itself crashes, no results.json is written and the exit status is 1,
-  so Gradescope reports an autograder failure, not a zero.
-- ``autograder/`` (the checks, the sandbox, the runner; not the nbgrader
-  tooling), ``reference/nntricks/`` (the checks compare with it; students never
-  see the image) and ``gradescope.json`` (the topics graded: all, or those
-  given with ``--topic``, e.g. one zip per notebook).
+  ``python -m autograder.gradescope run``, which takes in the ``nntricks`` package from
+  ``/autograder/submission`` with :func:`autograder.submission.intake` (layout
+  ``"gradescope"``: the folder at any depth, loose ``.py`` files, or a zip of either; regular
+  files only, never through a symbolic link; every ignored file is named in the results),
+  runs the hidden checks on that copy (the same :func:`autograder.check.grade_package` as the
+  command line and the notebooks, sandboxed with bubblewrap where the container allows it,
+  else with process limits; that notice goes to the instructor's log, the stdout of
+  ``run_autograder``, not to the students) and writes ``/autograder/results/results.json``
+  atomically. A submission without a package gets every check 0 with a message saying what
+  to upload. If the grader itself crashes, no results.json is written and the exit status is
+  1, so Gradescope reports an autograder failure, not a zero.
+- ``autograder/`` (the checks, the sandbox, the runner; not the nbgrader tooling),
+  ``reference/nntricks/`` (the checks compare with it; students never see the image) and
+  ``gradescope.json`` (the topics graded: all, or those given with ``--topic``, e.g. one zip
+  per notebook).
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``AUTOGRADER_PYTHON`` (default
 ``$AUTOGRADER_ROOT/venv/bin/python``, else ``python3``) redirect the paths:
@@ -38,10 +40,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+import re
 import stat
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -51,6 +52,10 @@ PACKAGE = Path(__file__).resolve().parent
 NOT_SHIPPED = {"grade.py", "feedback.py", "example_class.py", "release.py"}
 TOPICS_FILE = "gradescope.json"
 
+#: The Pythons the image supports (Ubuntu 22.04: 3.10, Debian 12: 3.11, Ubuntu 24.04: 3.12).
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+PIP = "pip==26.3"
+
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, while building the autograder image.
@@ -59,16 +64,22 @@ set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq python3 python3-venv python3-pip bubblewrap >/dev/null
+# only what grading needs: no recommended packages (they bring a compiler and perl), no python3-pip
+apt-get install -y -qq --no-install-recommends python3 python3-venv bubblewrap >/dev/null
+apt-get clean && rm -rf /var/lib/apt/lists/*  # 80 MiB the image does not need
+python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (@LOW@) <= v <= (@HIGH@) else
+    f"setup.sh: Python {v[0]}.{v[1]} is not supported: choose a base image with Python @PYTHONS@")'
 python3 -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
-if ! "$ROOT/venv/bin/python" -m pip install --quiet -r "$ROOT/source/requirements.txt"; then
-    echo "setup.sh: the pinned numpy does not install on $(python3 --version); using a compatible one" >&2
-    "$ROOT/venv/bin/python" -m pip install --quiet "numpy>=1.26,<3"
+PY="$ROOT/venv/bin/python"
+"$PY" -m pip install --quiet --no-cache-dir --disable-pip-version-check "@PIP@"
+"$PY" -m pip install --quiet --no-cache-dir --disable-pip-version-check --only-binary=:all: -r "$ROOT/source/requirements.txt"
+"$PY" -c 'import sys, numpy; print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__}")'
+# bubblewrap needs user namespaces; where the container forbids them the checks use process limits only
+if (cd "$ROOT/source" && "$PY" -c 'import sys; from autograder.sandbox import bwrap_path; sys.exit(not bwrap_path())'); then
+    echo "setup.sh: bubblewrap works: student code will run sandboxed"
+else
+    echo "setup.sh: bubblewrap does not work in this container: student code will run with process limits only"
 fi
-# bubblewrap needs user namespaces; where the container forbids them the checks warn and use process limits.
-bwrap --ro-bind / / --unshare-all true 2>/dev/null && echo "setup.sh: bubblewrap works" \\
-    || echo "setup.sh: bubblewrap does not work in this container (checks will run with process limits only)"
 """
 
 RUN_AUTOGRADER = """\
@@ -86,13 +97,41 @@ exec "$PY" -m autograder.gradescope run --root "$ROOT"
 """
 
 
-def _requirements():
-    """The pinned numpy line of the repository's requirements.txt."""
-    req = PACKAGE.parent / "requirements.txt"
-    for ln in req.read_text().splitlines() if req.is_file() else []:
-        if ln.strip().lower().startswith("numpy"):
-            return ln.strip() + "\n"
-    return "numpy\n"
+def _applies(marker: str, version: str) -> bool:
+    """Whether a ``python_version OP "X.Y"`` marker (the only form the image's requirements
+    use) holds on Python ``version``; ValueError for any other marker."""
+    import operator
+
+    m = re.fullmatch(r"""\s*python_version\s*(<=|>=|==|!=|<|>)\s*["']([0-9.]+)["']\s*""", marker)
+    if not m:
+        raise ValueError(f"requirements.txt: unsupported marker {marker!r} for the Gradescope image")
+    ops = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+           "!=": operator.ne}
+    key = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    return ops[m.group(1)](key(version), key(m.group(2)))
+
+
+def image_requirements(path=None) -> str:
+    """The image's ``requirements.txt``: the numpy pins of the repository's requirements.txt.
+    Raises ValueError unless exactly one of them applies on each Python of ``PYTHONS`` (pip
+    would otherwise say "Ignoring numpy", succeed, and every submission would crash)."""
+    req = Path(path or PACKAGE.parent / "requirements.txt")
+    lines = [ln.split("#")[0].strip() for ln in req.read_text().splitlines()]
+    pins = [ln for ln in lines if re.match(r"numpy\s*==", ln)]
+    for version in PYTHONS:
+        applying = [ln for ln in pins if ";" not in ln or _applies(ln.split(";", 1)[1], version)]
+        if len(applying) != 1:
+            raise ValueError(f"{req}: {len(applying)} pinned numpy lines apply on Python {version} "
+                             f"(need exactly one): {pins}")
+    return ("# The Gradescope image's packages (from the repository's requirements.txt); exactly one\n"
+            f"# line applies on each Python {', '.join(PYTHONS)}. Wheels only (setup.sh: --only-binary).\n"
+            + "\n".join(pins) + "\n")
+
+
+def setup_sh() -> str:
+    low, high = (tuple(int(x) for x in v.split(".")) for v in (PYTHONS[0], PYTHONS[-1]))
+    return (SETUP_SH.replace("@LOW@", f"{low[0]}, {low[1]}").replace("@HIGH@", f"{high[0]}, {high[1]}")
+            .replace("@PYTHONS@", f"{PYTHONS[0]} to {PYTHONS[-1]}").replace("@PIP@", PIP))
 
 
 def shipped_files():
@@ -127,9 +166,9 @@ def build(out, topics=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
-        _add(zf, "setup.sh", SETUP_SH, executable=True)
+        _add(zf, "setup.sh", setup_sh(), executable=True)
         _add(zf, "run_autograder", RUN_AUTOGRADER, executable=True)
-        _add(zf, "requirements.txt", _requirements())
+        _add(zf, "requirements.txt", image_requirements())
         _add(zf, TOPICS_FILE, json.dumps({"topics": topics}, indent=1) + "\n")
         for name, path in shipped_files().items():
             _add(zf, name, path.read_bytes())
@@ -141,45 +180,29 @@ def build(out, topics=None):
 # ---------------------------------------------------------------- inside Gradescope
 
 
-def find_package(submission):
-    """The directory to hand to the checks: the shallowest ``nntricks`` folder with .py files, or the
-    submission itself when it holds the package's .py files loose; None when there is no package."""
-    submission = Path(submission)
-    candidates = [p for p in submission.rglob("nntricks") if p.is_dir() and any(p.glob("*.py"))
-                  and "__MACOSX" not in p.parts]
-    if candidates:
-        return min(candidates, key=lambda p: (len(p.relative_to(submission).parts), str(p)))
-    if any(submission.glob("*.py")):
-        return submission
-    return None
-
-
 def run(root):
     """Grade ``root/submission`` and write ``root/results/results.json``. Returns the exit status."""
     from .check import grade_package, write_json
+    from .sandbox import SANDBOX_WARNING
 
     root = Path(root)
     t0 = time.time()
     config = json.loads((root / "source" / TOPICS_FILE).read_text()) if (root / "source" / TOPICS_FILE).is_file() else {}
-    topics = config.get("topics")
-    pkg = find_package(root / "submission")
-    notes = []
-    with tempfile.TemporaryDirectory(prefix="nntricks-gs-") as tmp:
-        scratch = Path(tmp) / "nntricks"
-        if pkg is None:
-            scratch.mkdir()
-            notes.append("No nntricks package found in your submission: upload the nntricks folder "
-                         "(with divergences.py, optim.py, ...) or a zip of it.")
-        else:
-            shutil.copytree(pkg, scratch, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-            rel = pkg.relative_to(root / "submission").as_posix()
-            notes.append(f"Graded the package found at {rel if rel != '.' else 'the top of your submission'}.")
-        result = grade_package(Path(tmp), topics=topics)
-    result["output"] = "\n".join(notes + ([result["output"]] if result.get("output") else []))
+    result = grade_package(root / "submission", topics=config.get("topics"), layout="gradescope")
+    source = result["extra_data"]["intake"]["source"]
+    notes = [ln for ln in (result.get("output") or "").splitlines() if ln != SANDBOX_WARNING]
+    if source is not None:
+        notes.insert(0, f"Graded the package found at {source}.")
+    result["output"] = "\n".join(notes)
     result["execution_time"] = round(time.time() - t0, 3)
     result.setdefault("visibility", "visible")
     result.setdefault("stdout_visibility", "hidden")
     write_json(result, root / "results" / "results.json")
+    # the instructor's log (Gradescope shows run_autograder's stdout to instructors only)
+    print(f"sandbox: {result['extra_data']['sandbox']}")
+    if result["extra_data"]["sandbox"] != "bubblewrap":
+        print(SANDBOX_WARNING)
+    print(f"package: {source or 'none found'}; {len(result['extra_data']['intake']['ignored'])} items ignored")
     print(f"score {result['score']:g}/{result['max_score']:g}; wrote {root / 'results' / 'results.json'}")
     return 0
 
@@ -202,7 +225,7 @@ def main(argv=None):
         print(f"gradescope: {e}", file=sys.stderr)
         return 2
     print(f"wrote {args.out} ({len(names)} files): upload it as the autograder of a Gradescope "
-          "programming assignment (Ubuntu 24.04 base image)")
+          f"programming assignment (base image Ubuntu 22.04 or 24.04: Python {PYTHONS[0]} to {PYTHONS[-1]})")
     return 0
 
 

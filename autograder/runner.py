@@ -1,4 +1,4 @@
-"""Grade one submission: copy it, scan it, run every topic's checks against a
+"""Grade one submission: take it in (``autograder.submission``), scan it, run every topic's checks against a
 sandboxed worker, and collect a Gradescope-style result.
 
 One worker per topic imports only that topic's module (all of them forked at the
@@ -23,70 +23,11 @@ import traceback
 from pathlib import Path
 
 from . import refimpl, staticscan
+from .submission import IntakeError, intake
 from .checks import Check, Ctx, Fail, StudentError, select
 from .exercises import EXERCISES, TOPICS
 from .protocol import Program, ProtocolError, decode
 from .sandbox import SANDBOX_WARNING, Limits, Worker, WorkerFailure, Zygote, ZygoteError, bwrap_path, sandbox_kind
-
-_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".mypy_cache", ".pytest_cache"}
-_NATIVE = {".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll"}
-MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES = 500, 5 << 20, 50 << 20
-
-
-def find_package(path) -> Path | None:
-    """The ``nntricks`` package directory at ``path`` (a directory containing
-    ``nntricks/``, or the package directory itself), or None."""
-    p = Path(path)
-    if (p / "nntricks").is_dir() and not (p / "nntricks").is_symlink():
-        return p / "nntricks"
-    if p.is_dir() and (p.name == "nntricks" or (p / "__init__.py").is_file()):
-        return p
-    return None
-
-
-def copy_package(src: Path, dest_root: Path) -> list[str]:
-    """Copy the package's sources into ``dest_root/nntricks`` (regular files
-    only: no symlinks, bytecode or native code; size caps). Returns notes."""
-    notes, total, count = [], 0, 0
-    dest = dest_root / "nntricks"
-    dest.mkdir(parents=True)
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-        rel_dir = Path(dirpath).relative_to(src)
-        if len(rel_dir.parts) > 6:
-            dirnames[:] = []
-            continue
-        keep = []
-        for d in sorted(dirnames):
-            full = Path(dirpath) / d
-            if d in _SKIP_DIRS or d.startswith("."):
-                continue
-            if full.is_symlink():
-                notes.append(f"ignored the symbolic link {rel_dir / d}")
-                continue
-            keep.append(d)
-            (dest / rel_dir / d).mkdir(exist_ok=True)
-        dirnames[:] = keep
-        for f in sorted(filenames):
-            full = Path(dirpath) / f
-            rel = rel_dir / f
-            if full.is_symlink():
-                notes.append(f"ignored the symbolic link {rel}")
-                continue
-            if full.suffix in _NATIVE:
-                if full.suffix not in (".pyc", ".pyo"):
-                    notes.append(f"ignored the compiled file {rel} (only Python sources are graded)")
-                continue
-            if not full.is_file():
-                continue
-            size = full.stat().st_size
-            if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES or count >= MAX_FILES:
-                notes.append(f"ignored {rel}: the submission is limited to {MAX_FILES} files of "
-                             f"{MAX_FILE_BYTES >> 20} MB, {MAX_TOTAL_BYTES >> 20} MB in all")
-                continue
-            shutil.copyfile(full, dest / rel)
-            total, count = total + size, count + 1
-    return notes
-
 
 def describe_exception(info: dict, label: str, limits: Limits) -> str:
     t = str(info.get("type", "?"))[:80]
@@ -287,7 +228,7 @@ def run_topic(topic: str, checks: list[Check], run: "TopicRun | None",
 
 
 def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs: int | None = None,
-          time_budget: float | None = None) -> dict:
+          time_budget: float | None = None, layout: str = "check") -> dict:
     """See :func:`autograder.check.grade_package`."""
     start = time.monotonic()
     limits = limits or Limits()
@@ -309,22 +250,23 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
     notes: list[str] = []
     if not bwrap_path():
         notes.append(SANDBOX_WARNING)
-    pkg = find_package(path)
-    missing = None
-    if pkg is None:
-        missing = (f"no nntricks package found at {path} (expected a directory containing nntricks/, "
-                   "or the nntricks package directory itself)")
     scratch = Path(tempfile.mkdtemp(prefix="nntricks-grade-"))
     errors: list[str] = []
     results: dict[str, list[dict]] = {}
+    taken = {"source": None, "ignored": []}
     try:
-        static = {}
-        if pkg is not None:
-            try:
-                notes += copy_package(pkg, scratch)
-            except OSError as e:
-                missing = f"the submission could not be copied: {e}"
-            static = staticscan.scan(scratch / "nntricks") if missing is None else {}
+        missing, static = None, {}
+        try:
+            sub = intake(path, scratch, layout=layout)
+        except IntakeError as e:
+            missing, taken["ignored"] = str(e), list(e.ignored)
+            notes.append(missing)
+        except OSError as e:
+            missing = f"the submission could not be read: {e}"
+        else:
+            taken.update(source=sub.source, ignored=list(sub.ignored))
+            notes += [f"ignored {line}" for line in sub.ignored]
+            static = staticscan.scan(sub.package)
         jobs = max(1, jobs or min(2, os.cpu_count() or 1))
         # the slowest topics first (heuristics imports scipy), for a better packing on few cores
         order = sorted(by_topic, key=lambda t: (t != "heuristics", -len(by_topic[t])))
@@ -374,7 +316,7 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
         "execution_time": round(time.monotonic() - start, 3),
         "output": "\n".join(notes),
         "tests": tests,
-        "extra_data": {"topics": summary, "sandbox": sandbox_kind(), "internal_errors": errors},
+        "extra_data": {"topics": summary, "sandbox": sandbox_kind(), "internal_errors": errors, "intake": taken},
     }
     return out
 

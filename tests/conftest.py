@@ -30,7 +30,8 @@ MARKERS = {
     "dropout": "nntricks.dropout (forward, backward, Dropout layer)",
     "regularization": "nntricks.regularization (penalties, weight decay, noise)",
     "heuristics": "nntricks.heuristics (clipping, early stopping, standardization, grid search)",
-    "provided": "provided modules: nn, train, data, gradcheck, plot, surfaces",
+    "nn": "nntricks.nn (the layers: Linear, Sigmoid, Tanh, ReLU, LeakyReLU)",
+    "provided": "provided modules: train, data, gradcheck, plot, surfaces (and nn.Sequential, nn.mlp)",
     "torch": "comparisons with PyTorch as an oracle (skipped when torch is absent)",
 }
 

@@ -14,6 +14,14 @@ Conventions read from the notebooks:
 - a notebook solution cell (nbgrader ``solution: true``, code) is optional when the markdown
   cells of its section (since the last heading line) say "optional exercise" or "(optional)";
 - the solution of a notebook cell is the cell with the same ``grade_id`` in ``solutions/``.
+
+The kernel reloads the package with the notebook's own ``%autoreload 2``, as a student's does.
+With IPython 9's default autoreload algorithm (deduperreload), a name imported on its own
+(``from nntricks.dropout import dropout_backward``) keeps stale code after its module's file
+changes a second time (reproduced by hand in a plain IPython session): a notebook that does
+so fails here at the first cell that calls such a name after the second edit, as it would for a
+student. Using the module's attribute (``dropout.dropout_backward``), or ``%autoreload 2 --full``
+(IPython >= 9), avoids it.
 """
 
 import os

@@ -135,8 +135,8 @@ def test_exception_at_import(submission):
 def test_infinite_loops_cost_their_exercise_only(submission):
     result = grade(submission("infinite_loop"), topics=["divergences", "optim"])
     bad = failed(result)
-    assert set(bad) == {"divergences.l2_values", "divergences.l2_grad_matches_numeric", "optim.adam",
-                        "optim.adam_tiny_gradients", "optim.adam_weight_decay"}, bad
+    assert set(bad) == {"divergences.l2_values", "divergences.l2_grad_matches_numeric", "divergences.l2_returns_float",
+                        "optim.adam", "optim.adam_tiny_gradients", "optim.adam_weight_decay"}, bad
     assert "timed out after 2 s" in bad["divergences.l2_values"]
     assert "timed out after 2 s" in bad["optim.adam"]  # SIGINT/KeyboardInterrupt swallowed: killed anyway
     assert "skipped" in bad["optim.adam_tiny_gradients"]
@@ -146,7 +146,8 @@ def test_infinite_loops_cost_their_exercise_only(submission):
 def test_memory_bombs(submission):
     result = grade(submission("memory_bomb"), topics=["regularization"])
     bad = failed(result)
-    assert set(bad) == {"regularization.l2_penalty", "regularization.l1_penalty"}, bad
+    assert set(bad) == {"regularization.l2_penalty", "regularization.l1_penalty",
+                        "regularization.l2_penalty_returns_float", "regularization.l1_penalty_returns_float"}, bad
     for out in bad.values():
         assert "memory" in out.lower()
 
@@ -170,14 +171,15 @@ def test_printing(submission):
     result = grade(submission("printing"), topics=["dropout", "regularization"])
     assert_full(result, "dropout")  # half a megabyte per call is honest, if noisy
     bad = failed(result)
-    assert set(bad) == {"regularization.l2_penalty"}, bad
+    assert set(bad) == {"regularization.l2_penalty", "regularization.l2_penalty_returns_float"}, bad
     assert "printed more than 16 MB" in bad["regularization.l2_penalty"]
 
 
 def test_forking(submission):
     result = grade(submission("forking"), topics=["batchnorm"])
     bad = failed(result)
-    assert set(bad) == {"batchnorm.jacobian_values", "batchnorm.inference_values", "batchnorm.bn1d_eval"}, bad
+    assert set(bad) == {"batchnorm.jacobian_values", "batchnorm.inference_values", "batchnorm.bn1d_eval",
+                        "batchnorm.bn1d_backward_errors", "batchnorm.bn1d_eps", "batchnorm.bn1d_inputs_unchanged"}, bad
     assert "sandbox forbids" in bad["batchnorm.jacobian_values"] or "not permitted" in bad["batchnorm.jacobian_values"]
     assert "sandbox forbids" in bad["batchnorm.inference_values"]
 

@@ -378,5 +378,5 @@ def test_every_check_is_failed_by_some_mistake(tmp_path_factory):
     failing = set()
     for k in range(len(ROUNDS)):
         failing |= set(failed(_graded(k, tmp_path_factory)))
-    never = [c.full_name for c in select() if c.full_name not in failing]
+    never = [c.full_name for c in select() if c.full_name not in failing and c.topic != "nn"]  # nn: test_checks_nn
     assert not never, f"checks that no mutant fails: {never}"

@@ -159,32 +159,6 @@ def test_static_scan_finds_forbidden_help(tmp_path):
     assert "torch" in " ".join(staticscan.forbidden_for(mods, "regularization", through_init=True))
 
 
-# ---------------------------------------------------------------- submission
-
-
-def test_copy_package_skips_links_bytecode_and_native_code(tmp_path):
-    src = tmp_path / "src" / "nntricks"
-    (src / "__pycache__").mkdir(parents=True)
-    (src / "__init__.py").write_text("")
-    (src / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
-    (src / "evil.so").write_bytes(b"\0")
-    (src / "data.json").write_text("{}")
-    os.symlink("/etc/passwd", src / "passwd.py")
-    dest = tmp_path / "dest"
-    notes = runner.copy_package(src, dest)
-    copied = sorted(p.name for p in (dest / "nntricks").rglob("*"))
-    assert copied == ["__init__.py", "data.json"]
-    assert any("symbolic link" in n for n in notes) and any("evil.so" in n for n in notes)
-
-
-def test_find_package(tmp_path):
-    (tmp_path / "a" / "nntricks").mkdir(parents=True)
-    assert runner.find_package(tmp_path / "a") == tmp_path / "a" / "nntricks"
-    assert runner.find_package(tmp_path / "a" / "nntricks") == tmp_path / "a" / "nntricks"
-    assert runner.find_package(tmp_path / "missing") is None
-    assert runner.find_package(tmp_path) is None
-
-
 def test_unknown_topic_is_a_usage_error(tmp_path):
     with pytest.raises(ValueError):
         runner.grade(tmp_path, topics=["nope"])

@@ -149,7 +149,7 @@ def test_tree_hash_ignores_caches(tmp_path):
 
 
 def test_topics_of():
-    assert grade.topics_of("01_divergences") == ["divergences"]
+    assert grade.topics_of("01_divergences") == ["divergences", "nn"]
     assert grade.topics_of("06_regularization_and_heuristics") == ["regularization", "heuristics"]
     assert grade.topics_of("00_start_here") == []
 

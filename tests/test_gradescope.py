@@ -75,8 +75,8 @@ def test_zip_contents(zip_path):
     assert not any(n.startswith(("solutions/", "notebooks/", "tests/")) or "__pycache__" in n for n in names)
     assert "autograder/grade.py" not in names  # nbgrader tooling stays home
     assert config["topics"] == list(TOPICS)
-    assert requirements.startswith("numpy")
-    assert "bubblewrap" in setup and "venv" in setup
+    assert requirements == gradescope.image_requirements()
+    assert setup == gradescope.setup_sh()
 
 
 def test_zip_is_reproducible(zip_path, tmp_path):
@@ -141,13 +141,61 @@ def test_topics_of_a_per_notebook_zip(tmp_path):
     assert res["score"] == res["max_score"]
 
 
-def test_find_package_prefers_the_shallowest(tmp_path):
-    (tmp_path / "a" / "b" / "nntricks").mkdir(parents=True)
-    (tmp_path / "a" / "b" / "nntricks" / "x.py").write_text("")
-    (tmp_path / "nntricks").mkdir()
-    (tmp_path / "nntricks" / "y.py").write_text("")
-    assert gradescope.find_package(tmp_path) == tmp_path / "nntricks"
-    assert gradescope.find_package(tmp_path / "a" / "b" / "nntricks") == tmp_path / "a" / "b" / "nntricks"
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert gradescope.find_package(empty) is None
+def test_run_autograder_grades_a_zip_upload(zip_path, tmp_path):
+    """nntricks.zip (a zip of the folder, made on a Mac) scores like the folder."""
+    root = _unpack(zip_path, tmp_path / "zip")
+    with zipfile.ZipFile(root / "submission" / "nntricks.zip", "w") as zf:
+        for name, text in example_class.reference_package().items():
+            zf.writestr(f"nntricks/{name}", text)
+        zf.writestr("__MACOSX/nntricks/._l2.py", b"\0")
+    proc, res = _run(root)
+    assert proc.returncode == 0, proc.stderr
+    assert res["score"] == res["max_score"] > 0
+    assert "Graded the package found at nntricks.zip:nntricks." in res["output"]
+
+
+def test_forged_symlink_earns_nothing(zip_path, tmp_path):
+    """divergences.py linked to the solved module in the image: the link is ignored and named."""
+    root = _unpack(zip_path, tmp_path / "forged")
+    _write_package(root / "submission" / "nntricks", example_class.stub_package())
+    target = root / "submission" / "nntricks" / "divergences.py"
+    target.unlink()
+    target.symlink_to(root / "source" / "reference" / "nntricks" / "divergences.py")
+    proc, res = _run(root)
+    assert proc.returncode == 0, proc.stderr
+    assert res["score"] == 0
+    assert "nntricks/divergences.py: a symbolic link (only regular files are graded)" in res["output"]
+
+
+def test_sandbox_notice_goes_to_the_instructors_log(zip_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNTRICKS_SANDBOX", "none")
+    root = _unpack(zip_path, tmp_path / "nosandbox")
+    _write_package(root / "submission" / "nntricks", example_class.stub_package())
+    proc, res = _run(root)
+    assert proc.returncode == 0, proc.stderr
+    assert "WITHOUT a filesystem/network sandbox" in proc.stdout
+    assert "WITHOUT" not in res["output"] and res["stdout_visibility"] == "hidden"
+
+
+def test_image_requirements_cover_every_supported_python(tmp_path):
+    text = gradescope.image_requirements()
+    pins = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert pins and all(ln.startswith("numpy==") for ln in pins)
+    for version in gradescope.PYTHONS:
+        assert sum(";" not in ln or gradescope._applies(ln.split(";")[1], version) for ln in pins) == 1, version
+    only_new = tmp_path / "requirements.txt"
+    only_new.write_text('numpy==2.4.6; python_version >= "3.11"\nscipy==1.17.1\n')
+    with pytest.raises(ValueError, match="0 pinned numpy lines apply on Python 3.10"):
+        gradescope.image_requirements(only_new)
+    only_new.write_text('numpy==2.4.6; platform_system == "Linux"\n')
+    with pytest.raises(ValueError, match="unsupported marker"):
+        gradescope.image_requirements(only_new)
+
+
+def test_setup_sh_installs_only_what_grading_needs():
+    setup = gradescope.setup_sh()
+    apt = next(ln for ln in setup.splitlines() if "apt-get install" in ln)
+    assert "--no-install-recommends" in apt and "python3-pip" not in apt
+    assert set(apt.split()) >= {"python3", "python3-venv", "bubblewrap"}
+    assert f'"{gradescope.PIP}"' in setup and "--upgrade pip" not in setup
+    assert "--only-binary=:all:" in setup and "@" not in setup

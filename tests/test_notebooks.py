@@ -1,6 +1,7 @@
 """The notebooks: solutions execute and validate with the reference; student notebooks
 execute with the stubs, failing only with the exercises' NotImplementedError."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,41 @@ def test_student_notebook_fails_only_with_not_implemented(path, tmp_path):
     wrong = [e for e in errors if e[1] != "NotImplementedError"]
     assert not wrong, f"{path.name}: errors other than the exercises' NotImplementedError: {wrong}"
     assert not any("BEGIN HIDDEN TESTS" in c.source or "BEGIN SOLUTION" in c.source for c in nb.cells)
+
+
+# ---- issue 7, item 5: a points table on top, points on every written question ----
+
+NUMBERED = [p for p in SOLVED if not p.stem.startswith("00")]
+POINTS = re.compile(r"\((\d+(?:\.\d+)?) points?\)")
+
+
+def _graded(nb):
+    return [(i, c) for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=[p.stem for p in NUMBERED])
+def test_points_table_on_top_matches_the_graded_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    intro = nb.cells[0].source
+    rows = [line for line in intro.splitlines() if line.startswith("|") and not set(line) <= set("|-: ")]
+    points = [float(m.group(1)) for line in rows[1:] if (m := re.search(r"\|\s*\**(\d+(?:\.\d+)?)\**\s*\|\s*$", line))]
+    assert points, f"{path.name}: the first cell should hold a table of the exercises with their points"
+    total = sum(c.metadata.nbgrader["points"] for _, c in _graded(nb))
+    totals = [p for line, p in zip(rows[1:], points) if "total" in line.lower()]
+    listed = totals[0] if totals else sum(points)
+    assert listed == total, f"{path.name}: the points table says {listed}, the graded cells carry {total}"
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=[p.stem for p in NUMBERED])
+def test_every_written_question_states_its_points(path):
+    nb = nbformat.read(path, as_version=4)
+    previous = -1
+    for i, cell in _graded(nb):
+        since, previous = nb.cells[previous + 1:i], i  # the question lies between the previous graded cell and this one
+        if cell.cell_type != "markdown":
+            continue
+        asked = next((c.source for c in reversed(since) if c.cell_type == "markdown" and POINTS.search(c.source)), "")
+        stated = [float(p) for p in POINTS.findall(asked)]
+        assert stated and stated[-1] == cell.metadata.nbgrader["points"], (
+            f"{path.name}, cell {i} ({cell.metadata.nbgrader['grade_id']}): the question above it should state "
+            f"its {cell.metadata.nbgrader['points']} points, as '(N points)'; found {stated or 'none'}")

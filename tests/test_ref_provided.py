@@ -1,5 +1,6 @@
-"""Reference tests for the provided modules: gradcheck, nn, data, train, surfaces, plot,
-and the image augmentation helpers of heuristics (DESIGN.md, "Provided (not exercises)")."""
+"""Reference tests for the provided modules: gradcheck, data, train, surfaces, plot,
+and the image augmentation helpers of heuristics (DESIGN.md, "Provided (not exercises)").
+The layers of ``nntricks.nn`` (exercises since v2) are tested in test_ref_nn.py."""
 
 import socket
 
@@ -12,10 +13,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from nntricks import (  # noqa: E402
-    batchnorm,
     data,
     divergences,
-    dropout,
     gradcheck,
     heuristics,
     init,
@@ -30,11 +29,9 @@ from strategies import (  # noqa: E402
     assert_close,
     assert_float64,
     assert_grad_close,
-    away_from_zero,
     numeric_grad,
     rel_err,
     rng_for,
-    seed_shape_params,
 )
 
 pytestmark = pytest.mark.provided
@@ -95,120 +92,6 @@ def test_gradcheck_rel_error():
     assert gradcheck.rel_error(np.zeros(3), np.zeros(3)) == 0.0
     assert gradcheck.rel_error(np.ones(3), np.ones(3)) == 0.0
     assert gradcheck.rel_error(np.array([1.0]), np.array([-1.0])) == pytest.approx(1.0)
-
-
-# ---------------------------------------------------------------- nn layers
-
-
-def check_layer(layer, x, dout, tol=1e-6, what="layer"):
-    """dx and every parameter gradient against central differences of sum(forward(x) * dout)."""
-    out = layer.forward(x.copy(), train=True)
-    assert_float64(out, dout.shape, f"{what} forward")
-    dx = layer.backward(dout.copy())
-    assert_float64(dx, x.shape, f"{what} dx")
-    params, grads = layer.params(), [g.copy() for g in layer.grads()]
-    assert len(params) == len(grads)
-
-    def loss_x(v):
-        return np.sum(layer.forward(v, train=True) * dout)
-
-    assert_grad_close(dx, numeric_grad(loss_x, x), tol=tol, what=f"{what}: dx vs numeric")
-    for k, (p, g) in enumerate(zip(params, grads)):
-        assert g.shape == p.shape, f"{what}: grads()[{k}] shape {g.shape} vs params()[{k}] {p.shape}"
-        p0 = p.copy()
-
-        def loss_p(v, p=p):
-            p[...] = v
-            return np.sum(layer.forward(x.copy(), train=True) * dout)
-
-        num = numeric_grad(loss_p, p0)
-        p[...] = p0
-        # a bias followed by batch norm has an exactly-zero gradient: judge it on the scale of dx
-        assert_grad_close(g, num, tol=tol, what=f"{what}: grads()[{k}] vs numeric",
-                          tiny=float(np.abs(dx).max()))
-
-
-@pytest.mark.parametrize("seed,shape", seed_shape_params())
-def test_linear(seed, shape):
-    rng = rng_for(seed)
-    B, D = shape
-    fan_out = int(rng.integers(1, 5))
-    layer = nn.Linear(D, fan_out, rng=rng)
-    layer.b[...] = rng.standard_normal(fan_out)
-    x = rng.standard_normal(shape)
-    assert_close(layer.forward(x), x @ layer.W + layer.b, what="z = x @ W + b")
-    assert layer.params()[0] is layer.W and layer.params()[1] is layer.b, "params() are the live arrays"
-    check_layer(layer, x, rng.standard_normal((B, fan_out)), what="Linear")
-
-
-def test_linear_init_and_default():
-    rng = rng_for(1)
-    layer = nn.Linear(50, 40, rng=rng)
-    assert_float64(layer.W, (50, 40), "W")
-    assert_float64(layer.b, (40,), "b")
-    assert np.all(np.abs(layer.W) <= 1 / np.sqrt(50)) and np.all(layer.b == 0)
-    layer = nn.Linear(3, 2, init=init.zeros, rng=rng)
-    assert np.all(layer.W == 0)
-    layer = nn.Linear(3, 2, init=lambda fi, fo, rng=None: init.constant(fi, fo, 0.5, rng=rng))
-    assert np.all(layer.W == 0.5)
-    a = nn.Linear(4, 3, init=init.he_normal, rng=rng_for(2)).W
-    b = nn.Linear(4, 3, init=init.he_normal, rng=rng_for(2)).W
-    assert np.array_equal(a, b)
-
-
-@pytest.mark.parametrize("make", [nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, lambda: nn.LeakyReLU(0.2)],
-                         ids=["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "LeakyReLU0.2"])
-@pytest.mark.parametrize("seed,shape", seed_shape_params())
-def test_activations(make, seed, shape):
-    rng = rng_for(seed)
-    layer = make()
-    x = away_from_zero(rng, shape, margin=0.05, scale=2.0)  # no kink inside a finite difference
-    out = layer.forward(x)
-    name = type(layer).__name__
-    want = {
-        "Sigmoid": 1 / (1 + np.exp(-x)),
-        "Tanh": np.tanh(x),
-        "ReLU": np.maximum(x, 0),
-        "LeakyReLU": np.where(x > 0, x, getattr(layer, "slope", 0.01) * x),
-    }[name]
-    assert_close(out, want, what=f"{name} forward")
-    assert layer.params() == [] and layer.grads() == []
-    check_layer(layer, x, rng.standard_normal(shape), what=name)
-
-
-def test_activation_details():
-    assert nn.LeakyReLU().slope == 0.01
-    s = nn.Sigmoid().forward(np.array([-1000.0, 0.0, 1000.0]))
-    assert np.all(np.isfinite(s)) and s[0] == pytest.approx(0.0, abs=1e-300) and s[1] == 0.5 and s[2] == 1.0
-    r = nn.ReLU()
-    r.forward(np.array([-1.0, 0.0, 2.0]))
-    assert np.array_equal(r.backward(np.ones(3)), [0.0, 0.0, 1.0]), "ReLU: zero gradient for x <= 0"
-
-
-@pytest.mark.parametrize("seed", SEEDS[:3])
-def test_sequential_and_mlp(seed):
-    rng = rng_for(seed)
-    x = rng.standard_normal((6, 4))
-    model = nn.mlp([4, 5, 3, 2], activation=nn.Tanh, batchnorm=True, rng=rng)
-    kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["Linear", "BatchNorm1d", "Tanh", "Linear", "BatchNorm1d", "Tanh", "Linear"], kinds
-    for layer in model.layers:
-        if isinstance(layer, batchnorm.BatchNorm1d):
-            layer.gamma[...] = rng.uniform(0.5, 2, layer.gamma.shape)
-            layer.beta[...] = rng.standard_normal(layer.beta.shape)
-    assert len(model.params()) == 3 * 2 + 2 * 2
-    assert [w.shape for w in model.weights()] == [(4, 5), (5, 3), (3, 2)]
-    check_layer(model, x, rng.standard_normal((6, 2)), what="mlp(Linear-BatchNorm-Tanh)")
-    seq = nn.Sequential(nn.Linear(4, 3, rng=rng), nn.Sigmoid(), nn.Linear(3, 2, rng=rng))
-    check_layer(seq, x, rng.standard_normal((6, 2)), what="Sequential(Linear, Sigmoid, Linear)")
-
-
-def test_mlp_with_dropout():
-    model = nn.mlp([4, 8, 3], dropout=0.5, rng=rng_for(0))
-    assert [type(layer).__name__ for layer in model.layers] == ["Linear", "ReLU", "Dropout", "Linear"]
-    x = rng_for(1).standard_normal((5, 4))
-    assert np.array_equal(model.forward(x, train=False), model.forward(x, train=False)), "eval is deterministic"
-    assert isinstance(model.layers[2], dropout.Dropout)
 
 
 # ---------------------------------------------------------------- data

@@ -88,6 +88,13 @@ def _stub_calls(nn):
         "divergences.log_softmax": lambda: nn.divergences.log_softmax(y),
         "divergences.softmax_cross_entropy": lambda: nn.divergences.softmax_cross_entropy(y, d),
         "divergences.softmax_cross_entropy_grad": lambda: nn.divergences.softmax_cross_entropy_grad(y, d),
+        "nn.Linear.forward": lambda: nn.nn.Linear(3, 2, rng=rng).forward(y),
+        "nn.Linear.backward": lambda: nn.nn.Linear(3, 2, rng=rng).backward(d[:, :2]),
+        "nn.Sigmoid.forward": lambda: nn.nn.Sigmoid().forward(y),
+        "nn.Sigmoid.backward": lambda: nn.nn.Sigmoid().backward(d),
+        "nn.Tanh.backward": lambda: nn.nn.Tanh().backward(d),
+        "nn.ReLU.backward": lambda: nn.nn.ReLU().backward(d),
+        "nn.LeakyReLU.backward": lambda: nn.nn.LeakyReLU().backward(d),
         "optim.SGD.step": lambda: nn.optim.SGD(p).step(p),
         "optim.RMSProp.step": lambda: nn.optim.RMSProp(p).step(p),
         "optim.Adam.step": lambda: nn.optim.Adam(p).step(p),
@@ -156,6 +163,8 @@ def test_the_reference_passes_the_same_calls():
     for key, call in _stub_calls(nntricks).items():
         if key in ("batchnorm.batchnorm_backward", "optim.Adam._update"):  # need a cache, a step count
             continue
+        if key.startswith("nn.") and key.endswith(".backward"):  # need a forward first
+            continue
         call()
 
 
@@ -177,3 +186,13 @@ def test_stub_keeps_signature_docstring_and_return():
     assert 'def l2(y, d):' in stub and "return float(loss)" in stub
     assert "0.5 * np.sum((y - d) ** 2) / B" not in stub
     assert stub.count("raise NotImplementedError(") == 10
+
+
+def test_keep_leaves_chosen_exercises_solved():
+    src = inspect.getsource(__import__("nntricks").divergences)
+    stub = release.stub_module(src, "divergences", keep={"1.1"})
+    assert "loss = 0.5 * np.sum((y - d) ** 2) / B" in stub and "BEGIN SOLUTION" not in stub
+    assert stub.count("raise NotImplementedError(") == 8  # 1.2 to 1.5 stay stubs
+    assert release.stub_module(src, "divergences", keep=()) == release.stub_module(src, "divergences")
+    full = release.build_stubs(keep={ex.number for ex in EXERCISES.values()})
+    assert not any("NotImplementedError('Exercise" in text for text in full.values())

@@ -139,9 +139,11 @@ class Ctx:
             m = m.replace(f"{what}[{i}]", name)
         raise Fail(failure_message(label, inputs, m, got, want, mistakes, rtol, atol))
 
-    def expect_float(self, fn: str, *args, pick: int | None = None, what: str = "the result", **kwargs):
+    def expect_float(self, fn: str, *args, pick: int | None = None, what: str = "the result", mistakes=(),
+                     **kwargs):
         """The student's ``fn`` must return a float (item ``pick`` of its tuple
-        when given): a Python float or a numpy float64, not an array."""
+        when given): a Python float or a numpy float64, not an array, and the
+        reference's value: a clause of the contract earns points only with a right result."""
         got, named, label = self._call(fn, args, kwargs)
         value = got
         if pick is not None:
@@ -152,16 +154,20 @@ class Ctx:
         if mistake is not None:
             raise Fail(f"{label}: {what} is {describe_type(value)}, the contract says a float. "
                        f"Inputs: {describe_inputs(named)}.\nLikely mistake: {mistake.name}. Hint: {mistake.hint}")
+        want = self.reference(fn, *args, **kwargs)  # a wrong value earns nothing for its type
+        self.compare(value, want if pick is None else want[pick], label, named, mistakes)
         return value
 
-    def expect_new_arrays(self, fn: str, *args, paths, mistake: Mistake, **kwargs):
+    def expect_new_arrays(self, fn: str, *args, paths, mistake: Mistake, mistakes=(), **kwargs):
         """Writing into the arrays the student's ``fn`` returned (at ``paths``,
         tuples of indices into the result) must leave every input unchanged:
-        the result is made of new arrays, not the inputs or views of them."""
+        the result is made of new arrays, not the inputs or views of them (and it is the reference's
+        result: a clause of the contract earns points only with a right result)."""
         p = Program()
         label, named, sargs, skw, leaves = self._send(p, fn, args, kwargs)
         out = p.call(fn, *sargs, label=label, **skw)
         before_fill = [p.emit(r) for _, _, r in leaves]
+        result = p.emit(out)
         for path in paths:
             r = out
             for k in path:
@@ -169,6 +175,7 @@ class Ctx:
             p.method(r, "fill", float("nan"), catch=True, label="writing into the returned array")
         after = [p.emit(r) for _, _, r in leaves]
         values = self.run(p, label)
+        self.compare(values[result], self.reference(fn, *args, **kwargs), label, named, mistakes)  # new AND right
         for (path, before, _), i in zip(leaves, before_fill):
             if not isinstance(values[i], np.ndarray) or not np.array_equal(values[i], before, equal_nan=True):
                 raise Fail(f"{label} modified its input {path} in place ({describe_inputs(named)}). Inputs must never "

@@ -364,21 +364,21 @@ def _float_cases(ctx, kind):
 def l2_returns_float(ctx):
     """l2 returns a float (a Python float or numpy float64), not a 0-d or 1-element array."""
     for y, d in _float_cases(ctx, "l2"):
-        ctx.expect_float("divergences.l2", y, d)
+        ctx.expect_float("divergences.l2", y, d, mistakes=L2_MISTAKES)
 
 
 @check("bce_returns_float", 0.25, "bce")
 def bce_returns_float(ctx):
     """bce returns a float, not a 0-d or 1-element array."""
     for y, d in _float_cases(ctx, "bce"):
-        ctx.expect_float("divergences.bce", y, d)
+        ctx.expect_float("divergences.bce", y, d, mistakes=BCE_MISTAKES)
 
 
 @check("kl_returns_float", 0.25, "kl")
 def kl_returns_float(ctx):
     """kl returns a float, not a 0-d or 1-element array."""
     for y, d in _float_cases(ctx, "kl"):
-        ctx.expect_float("divergences.kl", y, d)
+        ctx.expect_float("divergences.kl", y, d, mistakes=KL_MISTAKES)
 
 
 from . import divergences_softmax  # noqa: E402,F401 - registers part 2 of the topic

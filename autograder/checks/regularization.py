@@ -206,16 +206,16 @@ def gaussian_noise_rng(ctx):
 def l2_penalty_returns_float(ctx):
     """l2_penalty returns a float (a Python float or numpy float64), not a 0-d or 1-element array."""
     r = ctx.rng(3)
-    ctx.expect_float("regularization.l2_penalty", _weights(r), 0.1)
-    ctx.expect_float("regularization.l2_penalty", [r.normal(size=(1,))], 0.5)
+    ctx.expect_float("regularization.l2_penalty", _weights(r), 0.1, mistakes=L2_MISTAKES)
+    ctx.expect_float("regularization.l2_penalty", [r.normal(size=(1,))], 0.5, mistakes=L2_MISTAKES)
 
 
 @check("l1_penalty_returns_float", 0.25, "l1_penalty")
 def l1_penalty_returns_float(ctx):
     """l1_penalty returns a float, not a 0-d or 1-element array."""
     r = ctx.rng(3)
-    ctx.expect_float("regularization.l1_penalty", _weights(r), 0.1)
-    ctx.expect_float("regularization.l1_penalty", [r.normal(size=(1,))], 0.5)
+    ctx.expect_float("regularization.l1_penalty", _weights(r), 0.1, mistakes=L1_MISTAKES)
+    ctx.expect_float("regularization.l1_penalty", [r.normal(size=(1,))], 0.5, mistakes=L1_MISTAKES)
 
 
 GRADS_ALIAS = Mistake("returned the weights themselves (or views of them)", "the gradients are new arrays: "
@@ -229,4 +229,5 @@ def l2_penalty_grad_new_arrays(ctx):
     r = ctx.rng(4)
     for lam in (1.0, 0.1):
         ctx.expect_new_arrays("regularization.l2_penalty_grad", _weights(r), lam, paths=[(0,), (1,), (2,)],
+                              mistakes=L2_GRAD_MISTAKES,
                               mistake=GRADS_ALIAS)

@@ -195,14 +195,19 @@ def softmax_cross_entropy(z, d):
 
 
 def softmax_cross_entropy_grad(z, d):
-    """Gradient of :func:`softmax_cross_entropy` w.r.t. ``z``: the error ``(softmax(z) - d) / B``.
+    """Gradient of :func:`softmax_cross_entropy` w.r.t. the scores ``z``: ``dz[b, k] = dL/dz[b, k]``.
+
+    Derive it first (notebooks/01_divergences.ipynb, Section 6): the loss is
+    ``L = -(1/B) sum_b sum_i d[b, i] log softmax(z[b])_i`` and the rows of ``d`` sum to 1.
+    The notebook's numerical gradient check tells you whether your derivation is right.
 
     Args:
         z: scores, shape (B, K) or (K,) (B = 1).
         d: target probabilities, shape of ``z``.
 
     Returns:
-        dz: shape of ``z``.
+        dz: shape of ``z``. Trap: the loss is a mean over the batch, so ``B`` appears here; a
+        1-D ``z`` is one instance (``B = 1``, already computed for you).
     """
     z, d = np.asarray(z, dtype=float), np.asarray(d, dtype=float)
     B = z.shape[0] if z.ndim == 2 else 1

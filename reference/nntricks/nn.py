@@ -1,4 +1,4 @@
-"""Layers for building MLPs (provided).
+"""Layers for building MLPs (exercises 1.6 and 1.7 of notebooks/01_divergences.ipynb).
 
 Every layer follows one protocol:
 
@@ -8,7 +8,7 @@ Every layer follows one protocol:
 
 ``params()`` returns the live arrays, so an optimizer built on them updates
 the layer in place. ``BatchNorm1d`` and ``Dropout`` from their own modules
-follow the same protocol.
+follow the same protocol. ``Sequential`` and ``mlp`` are provided.
 """
 
 import numpy as np
@@ -31,13 +31,19 @@ class Module:
 
 
 class Linear(Module):
-    """Affine layer ``z = x @ W + b``, ``W`` of shape (fan_in, fan_out).
+    """Affine layer ``z = x @ W + b`` (PyTorch ``nn.Linear``, with ``W`` stored as (fan_in, fan_out)).
+
+    Exercise 1.6 (notebooks/01_divergences.ipynb): ``forward`` and ``backward``.
 
     Args:
         fan_in, fan_out: sizes.
         init: ``init(fan_in, fan_out, rng=rng)`` from :mod:`nntricks.init`; by
             default ``U[-1/sqrt(fan_in), 1/sqrt(fan_in)]``, PyTorch's default.
         rng: ``numpy.random.Generator``.
+
+    Attributes:
+        W: weights, shape (fan_in, fan_out). b: biases, shape (fan_out,), zeros.
+        dW, db: the gradients of the loss w.r.t. ``W`` and ``b`` from the last ``backward``.
     """
 
     def __init__(self, fan_in, fan_out, init=None, rng=None):
@@ -52,13 +58,48 @@ class Linear(Module):
         self.x = None
 
     def forward(self, x, train=True):
+        """The affine values of a minibatch.
+
+        Args:
+            x: inputs, shape (B, fan_in), one instance per row.
+            train: unused (the layer behaves the same in both modes).
+
+        Returns:
+            z: shape (B, fan_out), ``z[n, j] = sum_i x[n, i] W[i, j] + b[j]``.
+
+        Contract: keep what ``backward`` needs (``self.x``), never modify ``x``.
+        """
+        ### BEGIN SOLUTION
         self.x = x
-        return x @ self.W + self.b
+        z = x @ self.W + self.b
+        ### END SOLUTION
+        return z
 
     def backward(self, dout):
+        """Backpropagate through the layer (after ``forward``).
+
+        Args:
+            dout: ``dL/dz``, shape (B, fan_out), the gradient of the loss w.r.t. this layer's output.
+
+        Returns:
+            dx: ``dL/dx``, shape (B, fan_in) (the shape of the input of ``forward``).
+
+        Also stores ``self.dW = dL/dW`` (shape of ``W``) and ``self.db = dL/db`` (shape of ``b``).
+        Derive them from ``z[n, j] = sum_i x[n, i] W[i, j] + b[j]`` with the chain rule: every
+        instance ``n`` of the minibatch contributes to ``dL/dW[i, j]`` and ``dL/db[j]``.
+
+        Contract (PyTorch's): the gradients are those of the loss as it is, so they add up the
+        instances' contributions; do NOT divide by ``B``: the loss's ``1/B`` is already in ``dout``.
+        Store new arrays on every call (a second ``backward`` replaces, never accumulates);
+        return a new array; never modify ``dout``. Check each result's shape against the
+        array it is the gradient of.
+        """
+        ### BEGIN SOLUTION
         self.dW = self.x.T @ dout
         self.db = dout.sum(axis=0)
-        return dout @ self.W.T
+        dx = dout @ self.W.T
+        ### END SOLUTION
+        return dx
 
     def params(self):
         return [self.W, self.b]
@@ -68,40 +109,86 @@ class Linear(Module):
 
 
 class Sigmoid(Module):
-    """``1 / (1 + exp(-z))``: in (0, 1), always positive, saturates at both ends."""
+    """``1 / (1 + exp(-x))``: in (0, 1), always positive, saturates at both ends.
+
+    Exercise 1.7 (notebooks/01_divergences.ipynb): ``forward`` (stable) and ``backward``.
+    """
 
     def forward(self, x, train=True):
-        self.y = np.exp(-np.logaddexp(0.0, -x))  # stable for large |x|
+        """The logistic function, elementwise.
+
+        Args:
+            x: any shape. Returns: ``y``, the shape of ``x``, values in [0, 1].
+
+        Trap: stable for large ``|x|``: ``np.exp(-x)`` overflows for ``x = -1000`` (a
+        RuntimeWarning and an ``inf``); no overflow, no warning, no NaN for any float ``x``.
+        Keep the output ``self.y`` for ``backward``.
+        """
+        ### BEGIN SOLUTION
+        self.y = np.exp(-np.logaddexp(0.0, -x))
+        ### END SOLUTION
         return self.y
 
     def backward(self, dout):
-        return dout * self.y * (1 - self.y)
+        """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
+
+        Hint: express the sigmoid's derivative through its output ``y`` (saved by ``forward``):
+        no second ``exp``. Trap: ``dout`` must be multiplied in (chain rule): returning the
+        local derivative alone is wrong.
+        """
+        ### BEGIN SOLUTION
+        dx = dout * self.y * (1 - self.y)
+        ### END SOLUTION
+        return dx
 
 
 class Tanh(Module):
-    """``tanh(z)``: in (-1, 1), centred, saturates at both ends."""
+    """``tanh(x)``: in (-1, 1), centred, saturates at both ends.
+
+    Exercise 1.7 (notebooks/01_divergences.ipynb): ``backward``.
+    """
 
     def forward(self, x, train=True):
         self.y = np.tanh(x)
         return self.y
 
     def backward(self, dout):
-        return dout * (1 - self.y**2)
+        """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
+
+        Hint: ``tanh' = 1 / cosh^2``; write it through the saved output ``y``.
+        """
+        ### BEGIN SOLUTION
+        dx = dout * (1 - self.y**2)
+        ### END SOLUTION
+        return dx
 
 
 class ReLU(Module):
-    """``max(0, z)``: no saturation for z > 0, zero gradient for z <= 0 (dead units)."""
+    """``max(0, x)``: no saturation for x > 0, zero gradient for x <= 0 (dead units).
+
+    Exercise 1.7 (notebooks/01_divergences.ipynb): ``backward``.
+    """
 
     def forward(self, x, train=True):
         self.x = x
         return np.maximum(x, 0.0)
 
     def backward(self, dout):
-        return dout * (self.x > 0)
+        """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
+
+        Trap: at exactly ``x = 0`` ReLU has no derivative; use 0 there, as PyTorch's autograd does.
+        """
+        ### BEGIN SOLUTION
+        dx = dout * (self.x > 0)
+        ### END SOLUTION
+        return dx
 
 
 class LeakyReLU(Module):
-    """``z`` for z > 0, ``slope * z`` otherwise: no dead units (subgradient ``slope`` at 0, as PyTorch)."""
+    """``x`` for x > 0, ``slope * x`` otherwise: no dead units.
+
+    Exercise 1.7 (notebooks/01_divergences.ipynb): ``backward``.
+    """
 
     def __init__(self, slope=0.01):
         self.slope = slope
@@ -111,7 +198,14 @@ class LeakyReLU(Module):
         return np.where(x > 0, x, self.slope * x)
 
     def backward(self, dout):
-        return np.where(self.x > 0, dout, self.slope * dout)
+        """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
+
+        Trap: at exactly ``x = 0`` use the derivative ``slope``, as PyTorch's autograd does.
+        """
+        ### BEGIN SOLUTION
+        dx = np.where(self.x > 0, dout, self.slope * dout)
+        ### END SOLUTION
+        return dx
 
 
 class Sequential(Module):
