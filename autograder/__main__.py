@@ -14,7 +14,7 @@ import sys
 COMMANDS = {
     "release": "autograder.release",
     "check": "autograder.check",
-    "grade": "autograder.grade",
+    "grade": "autograder.grading",
     "gradescope": "autograder.gradescope",
     "execute": "autograder.execute",
 }

@@ -25,10 +25,9 @@ import json
 import os
 import sys
 import shutil
-import tempfile
 import textwrap
-from pathlib import Path
 
+from .atomic import write_atomic
 from .exercises import TOPICS
 from .runner import grade, print_internal_errors
 from .sandbox import Limits
@@ -113,14 +112,7 @@ def _num(x: float) -> str:
 
 def write_json(result: dict, path) -> None:
     """Write results.json atomically (a crash never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-
+    write_atomic(path, json.dumps(result, indent=1) + "\n")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder check",

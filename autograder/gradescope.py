@@ -49,7 +49,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 # nbgrader-side tooling that the Gradescope image does not need (it does not have nbgrader)
-NOT_SHIPPED = {"grade.py", "feedback.py", "example_class.py", "release.py"}
+NOT_SHIPPED = {"grading", "feedback.py", "example_class.py", "release.py", "classroom.py"}
 TOPICS_FILE = "gradescope.json"
 
 #: The Pythons the image supports (Ubuntu 22.04: 3.10, Debian 12: 3.11, Ubuntu 24.04: 3.12).
@@ -139,7 +139,7 @@ def shipped_files():
     files = {}
     for p in sorted(PACKAGE.rglob("*.py")):
         rel = p.relative_to(PACKAGE)
-        if "__pycache__" in rel.parts or (len(rel.parts) == 1 and rel.name in NOT_SHIPPED):
+        if "__pycache__" in rel.parts or rel.parts[0] in NOT_SHIPPED or (len(rel.parts) == 1 and rel.name in NOT_SHIPPED):
             continue
         files[f"autograder/{rel.as_posix()}"] = p
     for p in sorted((PACKAGE.parent / "reference" / "nntricks").glob("*.py")):

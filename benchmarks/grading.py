@@ -7,7 +7,10 @@ Prints:
   seconds per submission over the example students' packages (target < 5 s);
 - the full notebook path (nbgrader autograde, the hidden checks, the merge,
   the report): seconds per submission in a worker (from the journal of the
-  class run below) and wall seconds per submission of that run;
+  class run below) and wall seconds per submission of that run, and where
+  those seconds go (the grader's own timers, recorded per submission in the
+  journal: hidden checks, kernel start, nbgrader's own steps, notebook
+  execution, merge);
 - a class of ``--class-size`` example submissions (the example students
   repeated) graded with ``python -m autograder grade --jobs N`` against plain
   sequential ``nbgrader autograde <assignment>`` (one process, the same
@@ -20,7 +23,6 @@ Part of ``make bench`` (``benchmarks/run.py`` runs every script here).
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -36,7 +38,11 @@ sys.path.insert(0, str(ROOT))
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
-from autograder import example_class, grade  # noqa: E402
+from autograder import example_class  # noqa: E402
+from autograder.grading import course as grading_course  # noqa: E402
+from autograder.grading import journal  # noqa: E402
+from autograder.grading.nbgrader_env import ensure_tools_on_path, write_config_file  # noqa: E402
+from autograder.grading.settings import Settings, default_db_url  # noqa: E402
 from autograder.check import grade_package  # noqa: E402
 
 
@@ -68,11 +74,23 @@ def make_class(course, assignment, size):
 
 def prepare(course, assignment):
     """Source notebook, gradebook (generate_assignment) and nbgrader_config.py, as `grade` makes them."""
-    settings = grade.Settings(course=str(course), db_url=grade.default_db_url(course))
-    grade.ensure_tools_on_path()
-    grade.prepare(settings, [assignment], log=lambda *a: None)
-    grade.write_config_file(settings, [assignment])
+    settings = Settings(course=str(course), db_url=default_db_url(course))
+    ensure_tools_on_path()
+    grading_course.prepare(settings, [assignment], log=lambda *a: None)
+    write_config_file(settings, [assignment])
     return settings
+
+
+STEPS = [("checks", "hidden checks"), ("kernel_start", "kernel start"), ("nbgrader", "nbgrader's own steps"),
+         ("execution", "notebook execution"), ("merge", "merge"), ("feedback", "notebook feedback")]
+
+
+def breakdown(records):
+    """Mean seconds per submission of each step, from the journal's timers."""
+    n = len(records)
+    parts = [f"{label} {sum(getattr(r.timings, k) for r in records) / n:.2f}" for k, label in STEPS
+             if any(getattr(r.timings, k) for r in records)]
+    return ", ".join(parts)
 
 
 def main():
@@ -114,10 +132,12 @@ def main():
         t_ours, proc = timed([sys.executable, "-m", "autograder", "grade", "--course", str(ours),
                               "--jobs", str(args.jobs)], ROOT)
         rows = (ours / "grades.csv").read_text().splitlines()[1:]
-        per = [json.loads(p.read_text())["seconds"] for p in (ours / ".autograder" / "results").glob("*/*.json")]
+        records = list(journal.recorded(Settings(course=str(ours), db_url="")).values())
+        per = [r.seconds for r in records]
         print(f"full notebook path (autograde + hidden checks + merge + report, {a}): "
               f"{statistics.mean(per):.2f} s per submission in a worker (median {statistics.median(per):.2f}); "
               f"{t_ours / args.class_size:.2f} s per submission of wall time with --jobs {args.jobs}")
+        print(f"where a worker's seconds per submission go (mean): {breakdown(records)}")
         print(f"class of {args.class_size} ({a}): plain sequential nbgrader autograde {t_plain:.1f} s "
               f"({graded} autograded); grade --jobs {args.jobs} {t_ours:.1f} s ({len(rows)} graded, with checks, "
               f"merge and reports)")

@@ -23,7 +23,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import ROOT, example_class, grade
+from autograder import ROOT, example_class, grading
+from autograder.grading import journal
+from autograder.grading.settings import Settings, default_db_url
 
 A = "01_divergences"
 SECRET = "# HIDDEN-MARKER-d41d8"  # appears only in hidden test sections
@@ -91,7 +93,7 @@ def run_grade(course, solutions, *args, timeout=900):
 def grade_here(capsys, course, solutions, *args):
     """The same command in this process (quicker: nbgrader is imported once); returns (status, stdout)."""
     capsys.readouterr()
-    status = grade.main(["--course", str(course), "--solutions", str(solutions), *args])
+    status = grading.main(["--course", str(course), "--solutions", str(solutions), *args])
     return status, capsys.readouterr().out
 
 
@@ -173,7 +175,7 @@ def test_gradebook_holds_the_merged_scores(graded):
     from nbgrader.api import Gradebook
 
     course = graded["course"]
-    with Gradebook(grade.default_db_url(course)) as gb:
+    with Gradebook(default_db_url(course)) as gb:
         ivan = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "ivan").grades}
         cleo = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "cleo").grades}
         total = gb.find_submission(A, "ada").score
@@ -230,14 +232,14 @@ def test_a_changed_submission_is_regraded(graded, tmp_path):
 
     course = tmp_path / "course"
     shutil.copytree(graded["course"], course, symlinks=True)
-    settings = grade.Settings(course=str(course), db_url=grade.default_db_url(course),
+    settings = Settings(course=str(course), db_url=default_db_url(course),
                               solutions=str(graded["solutions"]))
     ben = course / "submitted" / "ben" / A
     fixed = example_class.reference_package()["divergences.py"]
     (ben / "nntricks" / "divergences.py").write_text(fixed)
-    old = grade.load_result(settings, "ben", A)
-    assert old["key"] != grade.job_key(settings, "ben", A)
-    assert grade.job_key(settings, "ada", A) == grade.load_result(settings, "ada", A)["key"]
+    old = journal.load(settings, "ben", A)
+    assert old.key != journal.job_key(settings, "ben", A)
+    assert journal.job_key(settings, "ada", A) == journal.load(settings, "ada", A).key
 
 
 def test_hand_grading_is_read_back(graded, capsys):
@@ -245,7 +247,7 @@ def test_hand_grading_is_read_back(graded, capsys):
     from nbgrader.api import Gradebook
 
     course, solutions = graded["course"], graded["solutions"]
-    with Gradebook(grade.default_db_url(course)) as gb:
+    with Gradebook(default_db_url(course)) as gb:
         g = gb.find_grade("q_why", A, A, "cleo")
         g.manual_score = 1.0
         gb.db.commit()
@@ -290,3 +292,30 @@ def test_killed_run_resumes(tmp_path, graded):
     rows = rows_of(course)
     assert {s: rows[s]["tests"] for s in rows} == {"ada": "6", "cleo": "4"}
     assert (tmp_path / "elsewhere.db").is_file() and not (course / "gradebook.db").exists()
+
+
+def test_a_kernel_that_does_not_start_is_a_grader_error_regraded_next_run(graded, tmp_path, capsys, monkeypatch):
+    """Not the student's failure: no FAILED row, nothing journaled, exit status 1; the next run grades it."""
+    import shutil
+
+    from autograder.grading.kernels import ScratchKernelManager
+
+    course = tmp_path / "course"
+    shutil.copytree(graded["course"], course, symlinks=True)
+    settings = Settings(course=str(course), db_url=default_db_url(course), solutions=str(graded["solutions"]))
+    journal.path(settings, "ada", A).unlink()
+    async def no_kernel(self, kernel_cmd, **kw):
+        raise OSError("simulated: no kernel today")
+
+    monkeypatch.setattr(ScratchKernelManager, "_async_launch_kernel", no_kernel)
+    status, out = grade_here(capsys, course, graded["solutions"], "--student", "ada", "--db", settings.db_url)
+    assert status == 1
+    assert "ada 01_divergences: GRADER ERROR (not recorded, rerun to retry)" in out
+    assert "did not start (3 attempts" in out
+    assert journal.load(settings, "ada", A) is None
+    assert "ada" not in rows_of(course) and rows_of(course)["ben"]["status"] == "ok"  # no grade, not FAILED
+    monkeypatch.undo()
+    status, out = grade_here(capsys, course, graded["solutions"], "--student", "ada", "--db", settings.db_url)
+    assert status == 0 and "grading 1 submission(s) of 1" in out and "ada 01_divergences: 6/7" in out
+    timings = journal.load(settings, "ada", A).timings
+    assert timings.kernel_start > 0 and timings.execution > 0 and timings.checks > 0 and timings.total > 0

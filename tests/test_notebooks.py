@@ -36,6 +36,10 @@ def test_committed_solution_is_executed(path):
     assert not unexecuted, f"{path.name}: commit the executed solution (cells never run: {unexecuted[:3]})"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{path.name}: the committed outputs contain errors: {[e.ename for e in errors]}"
+    printed = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+    partial = [m.group(0) for m in re.finditer(r"Hidden checks of [^\n]*: (\d+)/(\d+) passed", printed)
+               if m.group(1) != m.group(2)]
+    assert not partial, f"{path.name}: the committed hidden-test outputs show failures (re-execute it): {partial[:3]}"
 
 
 @pytest.mark.parametrize("path", SOLVED, ids=IDS)

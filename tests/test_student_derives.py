@@ -6,8 +6,8 @@ student notebooks ``notebooks/*.ipynb`` (solutions and hidden tests already remo
 release) up to the notebook where the student derives the result (a later notebook may use
 it: the student has derived it by then). The solution
 notebooks and the reference keep them (inside solution regions), so the release strips
-them. Add the formulas of further derivations here (the lead adds the batch-norm Jacobian's
-entries and summed backward, and Nesterov's ``g + momentum * v``).
+them. Nesterov's look-ahead step is checked the same way in ``tests/test_nb_02_03.py``, the
+batch-norm Jacobian and backward pass in ``tests/test_nb_04_05.py``.
 """
 
 import json

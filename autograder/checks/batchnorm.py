@@ -104,15 +104,18 @@ def _jac(z, eps, ddof=0, drop_mean=False, drop_var=False, var_power=1.0, no_eps=
 
 JACOBIAN_MISTAKES = [
     Mistake("treated the mean and the variance as constants", "every z_i moves mu and sigma^2, so every "
-            "u_j depends on every z_i: J[i, j] = (delta_ij - 1/B) / sqrt(s) - (z_i - mu)(z_j - mu) / (B s^(3/2)).",
+            "u_j depends on every z_i: add the paths through mu and through sigma^2 to your derivation "
+            "(Question 1 of notebook 04 and its hints).",
             lambda z, eps: np.eye(z.shape[0]) / np.sqrt(np.var(z) + eps)),
-    Mistake("forgot the -1/B term (the mean's dependence on z_i)", "d mu / d z_i = 1/B gives -1/(B sqrt(s)) "
-            "in every entry.", lambda z, eps: _jac(z, eps, drop_mean=True)),
-    Mistake("forgot the variance term", "d sigma^2 / d z_i = 2 (z_i - mu) / B gives "
-            "-(z_i - mu)(z_j - mu) / (B s^(3/2)).", lambda z, eps: _jac(z, eps, drop_var=True)),
-    Mistake("the variance term has the wrong power of s", "it is (z_i - mu)(z_j - mu) / (B s^(3/2)).",
+    Mistake("forgot the -1/B term (the mean's dependence on z_i)", "d mu / d z_i = 1/B: the path through the "
+            "mean adds the same term to every entry.", lambda z, eps: _jac(z, eps, drop_mean=True)),
+    Mistake("forgot the variance term", "the path through sigma^2 is missing: d sigma^2 / d z_i = "
+            "2 (z_i - mu) / B, and u_j depends on sigma^2 through 1 / sqrt(s).", lambda z, eps: _jac(z, eps, drop_var=True)),
+    Mistake("the variance term has the wrong power of s", "redo the derivative of s^(-1/2) with respect to "
+            "sigma^2 (s = sigma^2 + eps).",
             lambda z, eps: _jac(z, eps, var_power=0.0)),
-    Mistake("the variance term has the wrong power of s", "it is (z_i - mu)(z_j - mu) / (B s^(3/2)).",
+    Mistake("the variance term has the wrong power of s", "redo the derivative of s^(-1/2) with respect to "
+            "sigma^2 (s = sigma^2 + eps).",
             lambda z, eps: _jac(z, eps, var_power=2.0)),
     Mistake("unbiased variance", "training-mode batch norm uses the biased variance (divide by B).",
             lambda z, eps: _jac(z, eps, ddof=1)),
@@ -171,18 +174,20 @@ def _shape_mistake(k, bad_shape):
 
 BACKWARD_MISTAKES = [
     Mistake("treated the mean and the variance as constants", "every instance affects the batch statistics: "
-            "dz = (du - mean(du) - u * mean(du * u)) / sqrt(s) with du = gamma * dout.",
+            "your backward pass needs a correction for the path through the mean and one for the path through "
+            "the variance (Question 1 of notebook 04).",
             lambda dout, **k: _bwd(dout, how="constants", **k)),
-    Mistake("forgot the mean term", "subtract mean over the batch of du (axis=0).",
+    Mistake("forgot the mean term", "the path through the mean is missing: every z_i moves mu by 1/B.",
             lambda dout, **k: _bwd(dout, how="no_mean", **k)),
-    Mistake("forgot the variance term", "subtract u * mean(du * u) (axis=0).",
+    Mistake("forgot the variance term", "the path through the variance is missing (Question 1, part c).",
             lambda dout, **k: _bwd(dout, how="no_var", **k)),
-    Mistake("forgot the 1/B (sums where the means belong)", "both correction terms are MEANS over the batch: "
-            "dz = (du - mean(du) - u * mean(du * u)) / sqrt(s); the 1/B comes from d mu / d z_i = 1/B.",
+    Mistake("forgot the 1/B (sums where the means belong)", "both correction terms are averages over the "
+            "minibatch, not sums: the 1/B comes from d mu / d z_i = 1/B and from sigma^2 being a mean.",
             lambda dout, **k: _bwd(dout, how="sums", **k)),
-    Mistake("forgot the 1/B in the mean term", "subtract the MEAN of du over the batch (du.mean(axis=0)), not "
-            "its sum.", lambda dout, **k: _bwd(dout, how="sum_mean_term", **k)),
-    Mistake("forgot the 1/B in the variance term", "subtract u * MEAN(du * u) over the batch, not the sum.",
+    Mistake("forgot the 1/B in the mean term", "the mean's correction is an average over the minibatch, "
+            "not a sum.", lambda dout, **k: _bwd(dout, how="sum_mean_term", **k)),
+    Mistake("forgot the 1/B in the variance term", "the variance's correction is an average over the "
+            "minibatch, not a sum.",
             lambda dout, **k: _bwd(dout, how="sum_var_term", **k)),
     Mistake("forgot gamma", "the normalization's upstream gradient is du = gamma * dout.",
             lambda dout, **k: _bwd(dout, how="no_gamma", **k)),

@@ -96,7 +96,7 @@ def sgd_momentum(ctx):
 
 @check("sgd_nesterov", 2, "SGD.step")
 def sgd_nesterov(ctx):
-    """SGD with Nesterov momentum in PyTorch's form: step = g + momentum * v."""
+    """SGD with Nesterov momentum in PyTorch's form (the look-ahead step derived in notebook 02)."""
     params, grads = _problem(ctx, steps=6)
     run_optimizer(ctx, "SGD", params, grads, SGD_MISTAKES, lr=0.1, momentum=0.9, nesterov=True)
 

@@ -145,9 +145,11 @@ SGD_MISTAKES = [
     NOT_IN_PLACE,
     _mk("momentum with dampening (1 - momentum) on the gradient", "PyTorch's SGD (dampening=0): "
         "v = momentum * v + g, no (1 - momentum) factor.", _sgd, how="dampening"),
-    _mk("Nesterov step built from the previous velocity", "update v first (v = momentum * v + g), then "
-        "step = g + momentum * v with the NEW v.", _sgd, how="nesterov_old_v"),
-    _mk("Nesterov step without the gradient term", "Nesterov's step is g + momentum * v (PyTorch's form).",
+    _mk("Nesterov step built from the previous velocity", "update the velocity first (v = momentum * v + g), "
+        "then build the look-ahead step from the NEW velocity (your derivation, Question 1 of notebook 02).",
+        _sgd, how="nesterov_old_v"),
+    _mk("Nesterov step without the gradient term", "the look-ahead step still contains the current gradient: "
+        "redo the last line of your derivation (Question 1 of notebook 02 and its hints).",
         _sgd, how="nesterov_no_g"),
     _mk("weight decay applied after the momentum", "add weight_decay * w to the gradient FIRST, so that "
         "it goes through the velocity: g = g + weight_decay * w; v = momentum * v + g.", _sgd,

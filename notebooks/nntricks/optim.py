@@ -57,19 +57,36 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum; PyTorch ``SGD``.
 
-    Per parameter ``w`` with gradient ``g``:
+    Per parameter ``w`` with gradient ``g``; ``w``, ``g`` and the velocity ``v``
+    (``self.v``, zeros at the start) all have the same shape:
 
-        g = g + weight_decay * w
-        v = momentum * v + g              (v starts at 0)
-        step = g + momentum * v  if nesterov  else  v   (plain: step = g)
-        w = w - lr * step
+        g = g + weight_decay * w          (first, if weight_decay)
+        plain:     w = w - lr * g
+        momentum:  v = momentum * v + g   (in place)
+                   w = w - lr * v
+
+    Nesterov (``nesterov=True``) is DEFINED with the gradient at the look-ahead
+    point: with ``theta`` the iterates of the method,
+
+        v = momentum * v + grad L(theta - lr * momentum * v)
+        theta = theta - lr * v
+
+    Contract (PyTorch's): the parameters ``w`` the optimizer holds ARE the
+    look-ahead point ``theta - lr * momentum * v``, so the ``g`` that ``step``
+    receives is ``grad L(w)``, the gradient the definition needs; ``step``
+    updates ``v`` as above and moves ``w`` to the look-ahead point of the new
+    state, ``theta_new - lr * momentum * v_new``. Derive that update from the
+    definition (notebook 02, Question 1) before you write it.
+
+    Trap: ``step`` sees only ``g``, never the loss, so no gradient at any other
+    point (such as ``theta``) is available; and after the step ``w`` must be
+    the new look-ahead point, not ``theta_new``.
 
     Args:
         params: list of arrays, shapes (any).
         lr: learning rate.
         momentum: ``beta`` in [0, 1).
-        nesterov: evaluate the gradient at the look-ahead point (written in
-            PyTorch's form, which needs no second gradient evaluation).
+        nesterov: Nesterov's look-ahead momentum, in the form above (needs ``momentum > 0``).
         weight_decay: L2 coefficient added to the gradient.
 
     Raises:

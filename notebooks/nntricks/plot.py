@@ -26,18 +26,38 @@ def curves(history, keys=("train_loss", "val_loss"), ax=None, title=None, label=
     return ax
 
 
-def paths(surface, trajectories, ax=None, title=None, levels=30):
-    """Optimizer trajectories (``{name: path (T, 2)}``) over the contours of a 2-D surface."""
+def paths(surface, trajectories, ax=None, title=None, levels=30, highlight=None, extent=None, marks=10,
+          legend=True):
+    """Optimizer trajectories (``{name: path (T, 2)}``) over the contours of a 2-D surface.
+
+    Path ``i`` is drawn in colour ``C{i}`` with an open marker every ``1/marks`` of the run (their
+    spacing shows the speed) and a dot with a black edge where it ends.
+
+    Args:
+        surface: a :class:`nntricks.surfaces.Surface`.
+        trajectories: ``{name: path of shape (T, 2)}``.
+        highlight: the name of one path to draw in colour; the others go in light grey behind it.
+        extent: ``(xmin, xmax, ymin, ymax)`` to zoom on (default ``surface.extent``).
+        marks: open markers per path (0 for none).
+        legend: a legend outside the axes, on the right (False: none).
+    """
     ax = _ax(ax, (6, 4))
-    X, Y, Z = surface.grid()
+    extent = surface.extent if extent is None else extent
+    X, Y, Z = surface.grid(extent=extent)
     ax.contour(X, Y, np.log1p(Z - Z.min()), levels=levels, cmap="Greys", linewidths=0.6)
-    for name, path in trajectories.items():
-        ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, label=name)
+    order = sorted(enumerate(trajectories.items()), key=lambda item: item[1][0] == highlight)  # highlight on top
+    for i, (name, path) in order:
+        faint = highlight is not None and name != highlight
+        color = "0.75" if faint else f"C{i}"
+        every = max(1, (len(path) - 1) // marks) if marks else None
+        ax.plot(path[:, 0], path[:, 1], "-", lw=0.8 if faint else 1.3, color=color, zorder=1 if faint else 3,
+                marker="o" if every else None, markevery=every, ms=4, mfc="none", label=None if faint else name)
+        ax.plot(*path[-1], "o", color=color, ms=6, mec="k" if not faint else color, zorder=4 if not faint else 2)
     if surface.minimum is not None:
-        ax.plot(*surface.minimum, "k*", ms=12, label="minimum")
-    ax.set(xlim=surface.extent[:2], ylim=surface.extent[2:], xlabel="$w_0$", ylabel="$w_1$",
-           title=title or surface.name)
-    ax.legend(fontsize=8)
+        ax.plot(*surface.minimum, "k*", ms=12, zorder=5, label="minimum")
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$w_0$", ylabel="$w_1$", title=title or surface.name)
+    if legend:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return ax
 
 

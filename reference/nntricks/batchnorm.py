@@ -8,7 +8,8 @@ Training mode normalizes every unit (column) of a minibatch ``z`` of shape
     zhat_i = gamma * u_i + beta                        (learned location and scale)
 
 Because ``mu`` and ``sigma^2`` depend on every instance, every ``z_i`` affects
-every ``u_j``: the backward pass must account for it.
+every ``u_j``: the backward pass must account for it. Notebook 04 has you derive
+it (Question Q1) before you implement it (Exercises 4.2 and 4.3).
 """
 
 import numpy as np
@@ -54,9 +55,11 @@ def batchnorm_forward(z, gamma, beta, eps=1e-5):
 def batchnorm_backward(dout, cache):
     """Backward pass of :func:`batchnorm_forward`, vectorized, O(B D).
 
-    With ``du = gamma * dout`` and ``s = sigma^2 + eps``:
-
-        dLoss/dz_i = (du_i - mean_j du_j - u_i * mean_j (du_j u_j)) / sqrt(s)
+    For every unit, ``dz = J @ du`` with ``du = gamma * dout`` (dLoss/du) and ``J``
+    the Jacobian of the normalization (:func:`batchnorm_jacobian`). Compute that
+    product from your derivation (notebook 04, Question Q1 (c)) with means over the
+    minibatch (``axis=0``), for all units at once: no Python loop over instances or
+    units, and no ``(B, B)`` matrix.
 
     Args:
         dout: dLoss/dzhat, shape (B, D).
@@ -68,11 +71,17 @@ def batchnorm_backward(dout, cache):
         - dgamma: ``sum_i u_i * dout_i``, shape (D,).
         - dbeta: ``sum_i dout_i``, shape (D,).
 
-    Trap: treating ``mu`` and ``sigma`` as constants gives ``du / sqrt(s)`` and
-    forgets the two terms through which each instance affects the others.
+    Trap: the instances are not independent. Treating ``mu`` and ``sigma^2`` as
+    constants gives ``du / sqrt(s)`` and forgets the two paths (through the mean,
+    through the variance) by which each instance affects the others' outputs.
+    ``d sigma^2 / d mu = 0``; the variance is the biased one (divide by B).
     """
     dout = np.asarray(dout, dtype=float)
     ### BEGIN SOLUTION
+    # The summed form (notebook 04, Q1 (c)): with s = sigma^2 + eps and the means over the minibatch,
+    #     dLoss/dz_i = sum_j J[i, j] du_j = (du_i - mean_j du_j - u_i * mean_j (du_j u_j)) / sqrt(s):
+    # the gradient loses its mean and its component along u, the two directions in which moving z
+    # does not change u.
     u, inv_std, gamma = cache[:3]
     B = dout.shape[0]
     dbeta = dout.sum(axis=0)
@@ -87,25 +96,33 @@ def batchnorm_backward(dout, cache):
 
 
 def batchnorm_jacobian(z, eps=1e-5):
-    """The ``(B, B)`` Jacobian of the normalization stage ``u = (z - mu) / sqrt(s)`` of ONE unit.
+    """The ``(B, B)`` Jacobian of the normalization stage of ONE unit.
 
-    ``J[i, j] = du_j / dz_i``, so that ``dLoss/dz = J @ dLoss/du``:
-
-        J[i, j] = (delta_ij - 1/B) / sqrt(s) - (z_i - mu)(z_j - mu) / (B s^(3/2))
-
-    (``d sigma^2 / d mu = 0`` makes the mean's path through the variance vanish.)
+    With ``mu = mean_k z_k``, ``sigma^2 = mean_k (z_k - mu)^2`` (biased),
+    ``s = sigma^2 + eps`` and ``u_j = (z_j - mu) / sqrt(s)``, return
+    ``J[i, j] = du_j / dz_i``, so that ``dLoss/dz = J @ dLoss/du``. Derive it in
+    notebook 04 (Question Q1 (b)) and build it with whole-array operations
+    (``np.eye``, ``np.outer``), no loops.
 
     Args:
-        z: one unit's values over the minibatch, shape (B,).
+        z: one unit's values over the minibatch, shape (B,), B >= 2.
         eps: added to the variance.
 
     Returns:
-        J: shape (B, B), symmetric.
+        J: shape (B, B), symmetric, every row summing to 0.
+
+    Trap: ``z_i`` reaches ``u_j`` by three paths: directly (``i = j`` only),
+    through the mean and through the variance. ``d sigma^2 / d mu = 0``.
     """
     z = np.asarray(z, dtype=float)
     if z.ndim != 1 or z.shape[0] < 2:
         raise ValueError(f"batchnorm_jacobian: need z of shape (B,) with B >= 2, got {z.shape}")
     ### BEGIN SOLUTION
+    # The derivation (notebook 04, Q1 (b)): d mu / dz_i = 1/B; d sigma^2 / dz_i = 2 (z_i - mu) / B (the path
+    # through mu vanishes, since the deviations sum to 0); the product rule on u_j = (z_j - mu) s^(-1/2) gives
+    #     J[i, j] = (delta_ij - 1/B) / sqrt(s) - (z_i - mu)(z_j - mu) / (B s^(3/2))
+    #             = (I - 1 1^T / B - u u^T / B)[i, j] / sqrt(s)
+    # (direct path, through the mean, through the variance).
     B = z.shape[0]
     zc = z - z.mean()
     s = zc @ zc / B + eps

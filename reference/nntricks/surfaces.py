@@ -21,9 +21,9 @@ class Surface:
     def grad(self, w):
         return self._grad(np.asarray(w, dtype=float))
 
-    def grid(self, n=200):
-        """``(X, Y, Z)`` of the surface over ``extent`` for ``contour`` plots."""
-        x0, x1, y0, y1 = self.extent
+    def grid(self, n=200, extent=None):
+        """``(X, Y, Z)`` of the surface over ``extent`` (default ``self.extent``) for ``contour`` plots."""
+        x0, x1, y0, y1 = self.extent if extent is None else extent
         X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
         return X, Y, self(np.stack([X, Y]))
 
