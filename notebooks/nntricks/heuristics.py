@@ -137,12 +137,25 @@ def grid_search(fit_and_score, grid):
 # ---- Data augmentation for images of shape (N, H, W) (provided, not graded) ----
 
 def _affine(images, matrices, offsets):
-    from scipy import ndimage  # imported here: scipy costs a second at start-up and only augmentation needs it
+    """Resample every image at ``A_n @ (row, col) + o_n``: bilinear, 0 outside the image, all images at once.
 
-    out = np.empty_like(images, dtype=float)
-    for n, (A, o) in enumerate(zip(matrices, offsets)):
-        out[n] = ndimage.affine_transform(images[n], A, offset=o, order=1, mode="constant", cval=0.0)
-    return out
+    The same values as ``scipy.ndimage.affine_transform(image, A, offset=o,
+    order=1, mode="constant")`` per image, vectorized over the batch (a
+    Python loop of scipy calls made augmentation the slowest part of training).
+    """
+    N, rows, cols = images.shape
+    A = np.asarray(matrices, dtype=float).reshape(N, 2, 2)
+    src = A @ np.indices((rows, cols)).reshape(2, -1) + np.asarray(offsets, dtype=float).reshape(N, 2, 1)
+    r, c = src[:, 0], src[:, 1]
+    tol = 1e-9  # a coordinate on the border is inside, up to rounding
+    inside = (r >= -tol) & (r <= rows - 1 + tol) & (c >= -tol) & (c <= cols - 1 + tol)
+    r, c = np.clip(r, 0, rows - 1), np.clip(c, 0, cols - 1)
+    r0, c0 = np.minimum(np.floor(r).astype(int), rows - 2), np.minimum(np.floor(c).astype(int), cols - 2)
+    fr, fc = r - r0, c - c0
+    n = np.arange(N)[:, None]
+    out = (images[n, r0, c0] * (1 - fr) * (1 - fc) + images[n, r0 + 1, c0] * fr * (1 - fc)
+           + images[n, r0, c0 + 1] * (1 - fr) * fc + images[n, r0 + 1, c0 + 1] * fr * fc)
+    return np.where(inside, out, 0.0).reshape(N, rows, cols)
 
 
 def _centre_offsets(A, shape):

@@ -23,7 +23,7 @@ class Split:
         return f"Split(X={self.X.shape}, labels={self.labels.shape})"
 
 
-def load_digits(val=0.2, test=0.2, seed=0, n_train=None):
+def load_digits(val=0.2, test=0.2, seed=0, n_train=None, label_noise=0.0):
     """The handwritten digits, split into train / validation / test, pixels scaled to [0, 1].
 
     Args:
@@ -31,6 +31,11 @@ def load_digits(val=0.2, test=0.2, seed=0, n_train=None):
         seed: seed of the (stratified-free) random permutation that makes the split.
         n_train: keep only the first ``n_train`` training images (a small
             training set, to provoke overfitting); None keeps them all.
+        label_noise: fraction of the TRAINING labels replaced by a wrong class
+            drawn uniformly from the other nine (``round(label_noise * N)``
+            images, chosen with ``seed``); validation and test labels stay
+            correct. Real datasets contain some wrong labels, and a network
+            that memorizes its training set memorizes them too.
 
     Returns:
         A tuple ``(train, val, test)`` of :class:`Split`; ``X`` has 64 columns.
@@ -47,7 +52,17 @@ def load_digits(val=0.2, test=0.2, seed=0, n_train=None):
     parts = np.split(np.arange(len(X)), [n_fit, n_fit + n_val])
     if n_train is not None:
         parts[0] = parts[0][:n_train]
-    return tuple(Split(X[p], labels[p], 10) for p in parts)
+    if not 0.0 <= label_noise <= 1.0:
+        raise ValueError(f"label_noise is a fraction of the training labels, in [0, 1]; got {label_noise}")
+    splits = [Split(X[p], labels[p], 10) for p in parts]
+    if label_noise:
+        train = splits[0]
+        rng = np.random.default_rng(seed + 1)
+        wrong = rng.choice(len(train), size=int(round(label_noise * len(train))), replace=False)
+        noisy = train.labels.copy()
+        noisy[wrong] = (noisy[wrong] + rng.integers(1, 10, size=len(wrong))) % 10  # never the true class
+        splits[0] = Split(train.X, noisy, 10)
+    return tuple(splits)
 
 
 def perceptron_data(n=100, rng=None, w=(1.5, -1.0), noise=0.5):

@@ -24,6 +24,41 @@ def budget(full, short):
     return short if autograding() else full
 
 
+def interactive():
+    """True when someone watches the output live, so that a progress bar should redraw itself.
+
+    A terminal (standard output is a TTY) is interactive, and so is a Jupyter
+    front end (JupyterLab, Notebook, VS Code): it executes cells with stdin
+    allowed. Running a notebook non-interactively (nbconvert, nbclient,
+    nbgrader: no TTY, stdin not allowed, the output is captured into the
+    notebook) is not, and neither is autograding.
+    """
+    if autograding():
+        return False
+    try:
+        if sys.stdout.isatty():
+            return True
+    except (AttributeError, ValueError):  # a replaced or closed stdout
+        pass
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return bool(getattr(getattr(shell, "kernel", None), "_allow_stdin", False))
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm progress bar on standard output that redraws live only when :func:`interactive`.
+
+    Interactively it redraws at most ten times a second and disappears when
+    done. Otherwise it writes its first line, at most one line every 30
+    seconds, and its final line: a few lines per bar instead of one per
+    update (a captured notebook output would otherwise grow by a line per
+    epoch). Keyword arguments go to ``tqdm`` and override these defaults.
+    """
+    live = interactive()
+    options = dict(file=sys.stdout, mininterval=0.1 if live else 30.0, leave=not live)
+    return tqdm(iterable, **{**options, **kwargs})
+
+
 class History(dict):
     """Per-epoch curves: ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc`` (lists), and ``best_epoch``."""
 
@@ -66,7 +101,8 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
             running statistics) are restored at the end.
         augment: ``augment(X_batch, rng) -> X_batch`` applied to each training minibatch.
         rng: ``numpy.random.Generator`` for shuffling and augmentation.
-        progress: show a progress bar.
+        progress: show a progress bar (see :func:`progress_bar`: live in a terminal or
+            JupyterLab, a few lines when the output is captured).
         on_epoch: ``on_epoch(epoch, model, history)`` called after each epoch.
 
     Returns:
@@ -79,7 +115,7 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
     params = model.params()
     weights = model.weights() if lam else []
     best = None
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stdout, leave=False)
+    bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
     try:
         for epoch in bar:
             for idx in batches(len(X), batch_size, rng):
@@ -103,7 +139,7 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
             postfix = {"loss": history["train_loss"][-1]}
             if val is not None:
                 postfix["val_loss"] = history["val_loss"][-1]
-            bar.set_postfix(postfix)
+            bar.set_postfix(postfix, refresh=False)  # shown at the bar's next redraw, not one line per epoch
             if on_epoch is not None:
                 on_epoch(epoch, model, history)
             if early_stopping is not None and val is not None:
