@@ -193,6 +193,27 @@ def test_reading_or_importing_the_reference_checks_or_gradebook(submission):
     assert_full(result, "regularization")
 
 
+DIRFD_ESCAPE = """
+import os as _os
+_code = ""
+try:  # a relative path opened against a directory descriptor of /proc: the audit hook must refuse it
+    _fd = _os.open("self/root{head}" + "{tail}", _os.O_RDONLY, dir_fd=_os.open("/proc", _os.O_RDONLY))
+    _code = _os.read(_fd, 1 << 20).decode()
+except OSError:
+    pass
+if _code:
+    exec(_code)
+"""
+
+
+def test_opening_the_reference_through_a_directory_descriptor_earns_nothing(submission):
+    path = str(ROOT / "reference" / "nntricks" / "divergences.py")
+    cut = path.index("reference") + 4  # split so that no string constant names the reference
+    text = DIRFD_ESCAPE.format(head=path[:cut], tail=path[cut:])
+    result = grade(submission(files={"nntricks/divergences.py": text}), topics=["divergences"])
+    assert topic_score(result, "divergences") == 0, failed(result)
+
+
 def test_fake_results_file(submission, tmp_path):
     path = submission("fake_results")
     out = tmp_path / "out" / "results.json"

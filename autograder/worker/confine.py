@@ -144,11 +144,16 @@ def install_audit_hook(cfg):
 
     def under(path, roots):
         try:
-            p = realpath(fspath(path))
+            raw = fspath(path)
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", "replace")
+            # a relative path may be relative to a directory descriptor (dir_fd=) that the audit event
+            # does not show, e.g. one of /proc or /usr: only absolute paths can be judged
+            if not raw.startswith("/"):
+                return False
+            p = realpath(raw)
         except Exception:
             return False
-        if isinstance(p, bytes):
-            p = p.decode("utf-8", "replace")
         return any(p == r or p.startswith(r.rstrip("/") + "/") for r in roots)
 
     def deny(event, detail):
