@@ -50,7 +50,7 @@ def test_twelve_kernels_started_at_once_all_run(tmp_path):
         got = pool.map(_one, scratches)
     errors = [g["error"] for g in got if "error" in g]
     assert not errors, errors
-    assert len({g["pid"] for g in got}) == 12
+    assert len({g["file"] for g in got}) == 12
     for g, scratch in zip(got, scratches):
         assert g["info"]["transport"] == "ipc"
         assert Path(g["file"]).parent.parent == Path(scratch)  # in this submission's scratch folder
@@ -105,3 +105,44 @@ def test_a_kernel_that_never_starts_is_the_graders_failure(tmp_path):
     with pytest.raises(GraderFailure, match="did not start"):
         classify(KernelStartError("the notebook kernel did not start (2 attempts; last: ...)"))
     assert list(tmp_path.iterdir()) == []  # no socket folder left behind
+
+
+LEFT_BEHIND = """
+import os, subprocess, sys, time
+open("mine.txt", "w").write("the notebook's folder is writable")
+try:
+    open({outside!r}, "w").write("forged")
+    print("wrote outside")
+except OSError as e:
+    print("outside refused:", type(e).__name__)
+# a process that outlives the cell, in a session of its own: it must die with the kernel
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30); open({late!r}, 'w').write('late')"],
+                 start_new_session=True)
+print(os.getpid())
+"""
+
+
+def _cmdlines():
+    for pid in os.listdir("/proc"):
+        try:
+            yield open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # not a process, or gone meanwhile
+            continue
+
+
+def test_the_kernel_writes_only_its_folder_and_takes_its_processes_with_it(tmp_path):
+    """What a notebook cell starts dies with the kernel, and the course outside the notebook's folder is
+    read-only to it (no forged gradebook, no lock held on it after the kernel is gone)."""
+    assert kernels.bwrap_path(), "bubblewrap does not work here: install the Debian package (see .ci/run)"
+    scratch, outside, late = tmp_path / "scratch", tmp_path / "gradebook.db", tmp_path / "late.txt"
+    scratch.mkdir()
+    outside.write_text("the real gradebook")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LEFT_BEHIND.format(outside=str(outside),
+                                                                                      late=str(late)))])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with kernels.sockets_in(scratch):
+        TimedExecute(timeout=60, start_attempts=2).preprocess(nb, {"metadata": {"path": str(scratch)}})
+    printed = nb.cells[0].outputs[0]["text"]
+    assert "outside refused: OSError" in printed, printed
+    assert outside.read_text() == "the real gradebook" and (scratch / "mine.txt").is_file()
+    assert not any(str(late) in cmdline for cmdline in _cmdlines()), "a process of the cell outlived the kernel"

@@ -21,6 +21,15 @@ is shut down and started again, and after ``attempts`` tries
 :class:`KernelStartError` says so. That is the grader's failure, never the
 student's (the kernel starts before any of the student's code runs): the
 submission is not recorded, and the next run grades it again.
+
+The kernel runs the student's notebook code, outside the hidden checks'
+sandbox: where bubblewrap works, :func:`confined` starts it inside one of its
+own, in which the whole file system is read-only but for the notebook's folder
+and the kernel's socket folder (the gradebook, the journal, the grader and the
+other students' submissions cannot be changed), with its own PID, IPC and
+network namespaces and ``--die-with-parent``: when nbgrader shuts the kernel
+down, every process it started dies with it, so nothing a cell leaves running
+can write a grade or hold the gradebook's lock afterwards.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+
+from ..bwrap import bwrap_path
 
 UNIX_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, minus the terminating NUL
 _SOCKET_NAME = "s"  # sockets are <folder>/s-1 ... s-5
@@ -63,6 +74,28 @@ def socket_folder() -> Path:
     raise OSError(f"no folder short enough for Unix sockets ({UNIX_PATH_MAX} bytes): set TMPDIR to a short path")
 
 
+def confined(cmd: list[str], cwd, sockets: Path) -> list[str]:
+    """``cmd`` (the kernel's command line) inside bubblewrap when it works here, else ``cmd`` itself.
+
+    Writable: ``cwd`` (the notebook's folder) and ``sockets`` (the connection file, the sockets and
+    the kernel's home, temporary and cache folders); everything else read-only; own PID, IPC, UTS
+    and network namespaces (the kernel talks over the Unix sockets in ``sockets``)."""
+    exe = bwrap_path()
+    if not exe or not cwd:
+        return cmd
+    home = sockets / "home"
+    home.mkdir(exist_ok=True)
+    args = [exe, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--bind", str(cwd), str(cwd), "--bind", str(sockets), str(sockets)]
+    for name, value in (("HOME", home), ("TMPDIR", home), ("MPLCONFIGDIR", home / "mpl"),
+                        ("IPYTHONDIR", home / "ipython"), ("JUPYTER_RUNTIME_DIR", home / "runtime")):
+        args += ["--setenv", name, str(value)]
+    # in its own PID namespace the kernel's parent is PID 1, which ipykernel's parent poller takes for its
+    # parent having died: no poller (the namespace dies with bubblewrap, which dies with the grader)
+    return [*args, "--unsetenv", "JPY_PARENT_PID", "--chdir", str(cwd), "--", *cmd]
+
+
 class KernelStartError(Exception):
     """The notebook's kernel did not start (the grader's failure, not the student's)."""
 
@@ -77,6 +110,10 @@ class ScratchKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(self.socket_folder / "connection.json")
         self.ip = str(self.socket_folder / _SOCKET_NAME)
+
+    async def _async_pre_start_kernel(self, **kw):
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        return confined(cmd, kw.get("cwd"), self.socket_folder), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
