@@ -121,10 +121,21 @@ def package_to_grade(cwd=None):
     return found
 
 
+def _initial_environment():
+    """The environment the kernel was started with (``/proc/self/environ``): what the grader set, not
+    what a cell put into ``os.environ`` since (on systems without /proc, ``os.environ``)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
+        return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+    except OSError:
+        return dict(os.environ)
+
+
 def precomputed(keys):
     """The results for ``keys`` from the grader's check run (``$NNTRICKS_CHECKS_FILE``), or None when
     the variable is unset, the file unreadable, or a key's topic not graded in it."""
-    path = os.environ.get(CHECKS_FILE_ENV)
+    path = _initial_environment().get(CHECKS_FILE_ENV)
     if not path:
         return None
     try:

@@ -36,15 +36,27 @@ def test_the_graders_check_run_is_used_when_it_covers_the_keys(tmp_path):
 
 def test_precomputed_falls_back_when_the_file_does_not_cover_the_keys(tmp_path, monkeypatch):
     (tmp_path / "r.json").write_text(json.dumps(MADE_UP))
-    monkeypatch.setenv(cell.CHECKS_FILE_ENV, str(tmp_path / "r.json"))
+    started_with = {cell.CHECKS_FILE_ENV: str(tmp_path / "r.json")}
+    monkeypatch.setattr(cell, "_initial_environment", lambda: started_with)
     assert cell.precomputed(["divergences.l2"])["max_score"] == 4.0
     assert cell.precomputed(["optim.SGD.step"]) is None  # another topic: not in the grader's run
     (tmp_path / "r.json").write_text("{not json")
     assert cell.precomputed(["divergences.l2"]) is None
-    monkeypatch.setenv(cell.CHECKS_FILE_ENV, str(tmp_path / "missing.json"))
+    started_with[cell.CHECKS_FILE_ENV] = str(tmp_path / "missing.json")
     assert cell.precomputed(["divergences.l2"]) is None
-    monkeypatch.delenv(cell.CHECKS_FILE_ENV)
+    started_with.clear()
     assert cell.precomputed(["divergences.l2"]) is None
+
+
+def test_a_checks_file_named_by_the_notebook_itself_is_ignored(tmp_path):
+    """Only the environment the kernel started with counts: a cell cannot point hidden at a forged file."""
+    (tmp_path / "r.json").write_text(json.dumps(MADE_UP))
+    code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); import autograder.cell as cell\n"
+            f"os.environ[cell.CHECKS_FILE_ENV] = {str(tmp_path / 'r.json')!r}\n"
+            "print(cell.precomputed(['divergences.l2']))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != cell.CHECKS_FILE_ENV})
+    assert out.stdout.strip() == "None", out.stdout + out.stderr
 
 
 def _course(tmp_path):
