@@ -24,7 +24,10 @@ def test_gradient_consistency_passes_on_the_reference():
 def test_gradient_consistency_names_the_loss_or_the_gradient_mistake():
     no_b = patched("divergences", ("loss = 0.5 * np.sum((y - d) ** 2) / B", "loss = 0.5 * np.sum((y - d) ** 2)"))
     text = fails("divergences.l2_grad_matches_numeric", divergences=no_b)
-    assert "not the derivative of your l2" in text and "Likely mistake in l2: forgot the 1/B" in text
+    assert "central differences of your l2, which itself differs" in text and "Likely mistake in l2: forgot the 1/B" in text
+    constant = patched("divergences", ("loss = 0.5 * np.sum((y - d) ** 2) / B", "loss = 0.0"),
+                       ("dy = (y - d) / B", "dy = np.zeros_like(y)"))
+    assert "itself differs" in fails("divergences.l2_grad_matches_numeric", divergences=constant)  # no points
     sign = patched("divergences", ("dy = -d / np.clip(y, eps, 1.0) / B", "dy = d / np.clip(y, eps, 1.0) / B"))
     assert "Likely mistake in kl_grad: the sign is reversed" in fails("divergences.kl_grad_matches_numeric",
                                                                        divergences=sign)

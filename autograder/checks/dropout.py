@@ -79,8 +79,15 @@ def forward_mask(ctx):
     r = ctx.rng()
     calls = [(r.normal(size=(8, 5)), 0.5, {"rng": ("seed", 1)}), (r.normal(size=(3, 1)), 0.7, {"rng": ("seed", 2)}),
              (r.normal(size=(7,)), 0.6, {"rng": ("seed", 3)}), (r.normal(size=(4, 3)), 0.5, {"rng": ("seed", 4), "inverted": False})]
-    for (y, alpha, kw), (out, mask) in zip(calls, _forward(ctx, calls)):
+    results = _forward(ctx, calls)
+    for (y, alpha, kw), (out, mask) in zip(calls, results):
         _valid_mask(_label(alpha, kw), mask, y.shape)
+    if all(np.all(mask == 1.0) for _, mask in results):
+        raise Fail(NO_DROP)
+
+
+NO_DROP = ("dropout_forward kept every unit in every call (the mask is all ones): no dropout happens. Likely "
+           "mistake: the mask is not drawn. Hint: mask = (rng.random(y.shape) < alpha).astype(float).")
 
 
 @check("forward_keep_rate", 2.5, "dropout_forward")
@@ -170,6 +177,8 @@ def forward_reproducible(ctx):
     calls = [(y, 0.7, {"rng": ("seed", 42)}), (y, 0.7, {"rng": ("seed", 42)})]
     (o1, m1), (o2, m2) = _forward(ctx, calls)
     _valid_mask(_label(0.7, {}), m1, y.shape)
+    if np.all(m1 == 1.0):
+        raise Fail(NO_DROP)
     if not (np.array_equal(m1, m2) and isinstance(o1, np.ndarray) and isinstance(o2, np.ndarray)
             and np.array_equal(o1, o2)):
         raise Fail("dropout_forward(y, 0.7, rng=np.random.default_rng(42)) twice gave different masks or outputs: "

@@ -64,6 +64,16 @@ def gradient_consistency(ctx: Ctx, loss_fn: str, grad_fn: str, args: tuple, kwar
         text = f"{loss_name} returned {describe_type(bad)}, expected a float"
         mistake = float_mistake(bad)
         raise Fail(text + (f".\nLikely mistake: {mistake.name}. Hint: {mistake.hint}" if mistake else ""))
+    if not np.all(np.isfinite(grad)) or not all(np.isfinite(scalar_value(v)) for v in [loss, *losses]):
+        raise Fail(f"{label} or {loss_name} gave NaN or infinity on ordinary inputs ({describe_inputs(named)}): "
+                   "a gradient check needs real numbers.")
+    want_loss = ctx.reference(loss_fn, *args, **kwargs)
+    if mismatch(loss, want_loss) is not None:  # consistent with a wrong loss (a constant, say) earns nothing
+        mistake = find_mistake(loss_mistakes, bind_arguments(ctx.ref_fn(loss_fn), args, kwargs), loss, want_loss)
+        raise Fail(f"{label} is checked against central differences of your {loss_name}, which itself differs "
+                   f"from the contract's ({mismatch(loss, want_loss)})" + (
+                       f". Likely mistake in {loss_name}: {mistake.name}. Hint: {mistake.hint}" if mistake else
+                       f": fix {loss_name} first (see its checks)."))
     lv = np.array([scalar_value(v) for v in losses]).reshape(-1, 2)
     numeric = ((lv[:, 0] - lv[:, 1]) / (2 * np.array(steps))).reshape(x.shape)
     scale = max(1.0, float(np.max(np.abs(numeric))) if numeric.size else 1.0)
