@@ -34,7 +34,8 @@ def runner_result(results: dict) -> dict:
     """The Classroom runner object for a ``results.json`` dict of ``python -m autograder check``."""
     tests = []
     for t in results["tests"]:
-        score, max_score = float(t.get("score") or 0.0), float(t.get("max_score") or 0.0)
+        max_score = max(0.0, float(t.get("max_score") or 0.0))
+        score = min(max(0.0, float(t.get("score") or 0.0)), max_score)  # a forged file cannot report more
         tests.append({
             "name": t["name"],
             "status": "pass" if score >= max_score else "fail",

@@ -49,6 +49,8 @@ def test_runner_result_has_what_the_reporter_reads():
     assert result["tests"][2]["message"] == "wrong 2"
     assert json.loads(base64.b64decode(encode(result))) == result
     assert runner_result(_results([(1, 1)]))["status"] == "pass"
+    forged = runner_result(_results([(5, 1), (-2, 1)]))
+    assert [t["score"] for t in forged["tests"]] == [1.0, 0.0] and forged["max_score"] == 2
 
 
 def test_a_missing_or_malformed_results_file_fails_loudly(tmp_path, capsys):
