@@ -359,6 +359,9 @@ def _unzip_package(src: Path, rel: tuple, dest: Path, notes: _Notes) -> Intake |
                 members = _zip_members(zf, label, notes)
                 prefix = _zip_package(members)
                 if prefix is None:
+                    inner = [parts for parts, _ in members if parts[-1].lower().endswith(".zip")]
+                    notes.add(label, "no nntricks package inside" + (
+                        f" (a zip inside a zip is not unpacked: {'/'.join(inner[0])})" if inner else ""))
                     return None
                 package.mkdir()
                 for parts, info in members:
@@ -424,13 +427,14 @@ def intake(src, dest, *, layout="check") -> Intake:
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; layouts are {', '.join(LAYOUTS)}")
     src, dest, notes = Path(src), Path(dest), _Notes()
+    shown = src if layout == "check" else src.name  # a student's report never shows the grader's paths
     mode = _lmode(src)
     if mode is None:
-        raise IntakeError(f"{src} does not exist")
+        raise IntakeError(f"{shown} does not exist")
     if stat.S_ISLNK(mode):
-        raise IntakeError(f"{src} is a symbolic link: give the real folder (only regular files are graded)")
+        raise IntakeError(f"{shown} is a symbolic link: give the real folder (only regular files are graded)")
     if not stat.S_ISDIR(mode):
-        raise IntakeError(f"{src} is not a folder: give the folder that holds nntricks/")
+        raise IntakeError(f"{shown} is not a folder: give the folder that holds nntricks/")
     if layout == "gradescope":
         return _gradescope(src, dest, notes)
     inner = _lmode(src / "nntricks")

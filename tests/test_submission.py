@@ -451,3 +451,27 @@ def test_honest_zip_through_gradescope_run(tmp_path, div_zip):
 
     result = _gradescope_run(tmp_path, div_zip, fill)
     assert result["score"] == result["max_score"] > 0
+
+
+def test_a_students_report_never_shows_the_graders_paths(tmp_path):
+    real = tmp_path / "elsewhere" / "05_dropout"
+    (real / "nntricks").mkdir(parents=True)
+    course = tmp_path / "course" / "submitted" / "sym"
+    course.mkdir(parents=True)
+    (course / "05_dropout").symlink_to(real)
+    with pytest.raises(IntakeError) as e:
+        intake(course / "05_dropout", tmp_path / "scratch", layout="notebook")
+    assert str(e.value).startswith("05_dropout is a symbolic link") and str(tmp_path) not in str(e.value)
+
+
+def test_a_zip_holding_only_a_zip_is_named(tmp_path):
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("nntricks/divergences.py", "x = 1\n")
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    with zipfile.ZipFile(sub / "nested.zip", "w") as z:
+        z.writestr("inner.zip", inner.getvalue())
+    with pytest.raises(IntakeError) as e:
+        intake(sub, tmp_path / "scratch", layout="gradescope")
+    assert "nested.zip: no nntricks package inside (a zip inside a zip is not unpacked: inner.zip)" in str(e.value)
