@@ -109,9 +109,14 @@ def read_bytes(dir_fd: int, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def _entries(dir_fd: int):
-    """``(name, is_dir, is_file)`` of a folder's entries, without following links, sorted."""
+    """``(name, kind)`` of a folder's entries, sorted; ``kind`` is "dir", "file" or why it is left out
+    (links are never followed)."""
+    out = []
     with os.scandir(dir_fd) as it:
-        out = [(e.name, e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False)) for e in it]
+        for e in it:
+            kind = ("a symbolic link (never followed)" if e.is_symlink() else "dir" if e.is_dir(follow_symlinks=False)
+                    else "file" if e.is_file(follow_symlinks=False) else "not a regular file")
+            out.append((e.name, kind))
     return sorted(out)
 
 
@@ -204,8 +209,10 @@ def _journal(root_fd: int, reading: Reading) -> dict:
         return out
     count = 0
     try:
-        for student, is_dir, _ in _entries(results):
-            if not is_dir:
+        for student, kind in _entries(results):
+            if kind != "dir":
+                if not student.startswith("."):
+                    reading.note(f".autograder/results/{student} left out: {kind}")
                 continue
             try:
                 sfd = _open_dir(student, results)
@@ -213,7 +220,7 @@ def _journal(root_fd: int, reading: Reading) -> dict:
                 reading.note(f".autograder/results/{student} left out: {e}")
                 continue
             try:
-                for name, _, is_file in _entries(sfd):
+                for name, kind in _entries(sfd):
                     if not name.endswith(".json") or name.startswith("."):
                         continue
                     count += 1
@@ -222,8 +229,8 @@ def _journal(root_fd: int, reading: Reading) -> dict:
                         return out
                     where = f".autograder/results/{student}/{name}"
                     try:
-                        if not is_file:
-                            raise Unreadable("not a regular file")
+                        if kind != "file":
+                            raise Unreadable(kind)
                         rec = Submission.from_json(read_bytes(sfd, name).decode("utf-8"))
                         if rec.checks is not None:
                             parse_tests(rec.checks)  # the shape is checked here, once
@@ -288,10 +295,10 @@ def read_results(folder) -> Reading:
     found = []
 
     def walk(fd, parts, depth):
-        for name, is_dir, is_file in _entries(fd):
+        for name, kind in _entries(fd):
             if name.startswith(".") or len(found) > MAX_FILES:
                 continue
-            if is_dir:
+            if kind == "dir":
                 if depth >= MAX_DEPTH:
                     reading.note(f"{'/'.join((*parts, name))}: deeper than {MAX_DEPTH} folders, left out")
                     continue
@@ -304,11 +311,13 @@ def read_results(folder) -> Reading:
                     walk(sub, (*parts, name), depth + 1)
                 finally:
                     os.close(sub)
+            elif kind != "file" and not name.endswith(".json"):
+                reading.note(f"{'/'.join((*parts, name))} left out: {kind}")
             elif name.endswith(".json"):
                 where = "/".join((*parts, name))
                 try:
-                    if not is_file:
-                        raise Unreadable("not a regular file")
+                    if kind != "file":
+                        raise Unreadable(kind)
                     result = _json(read_bytes(fd, name))
                     found.append((_student_of((*parts, name)), result, parse_tests(result)))
                 except Unreadable as e:
