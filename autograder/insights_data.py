@@ -1,8 +1,9 @@
 """The class's view of a grading run: scores per assignment, exercises worst first, named mistakes.
 
 :func:`summarize` turns the entries read by :mod:`autograder.insights_read` into a :class:`ClassView`.
-A failing hidden check is classified by the message the check wrote (:func:`classify`), in the
-stable form of :mod:`autograder.checks.compare`: a line ``Likely mistake: <name>. Hint: <hint>``
+A failing hidden check's named mistake is the structured ``mistake`` field of its result
+(``{"name", "hint"}``) when the results carry one; otherwise it is read from the message the check
+wrote (:func:`classify`), in the stable form of :mod:`autograder.checks.compare`: a line ``Likely mistake: <name>. Hint: <hint>``
 names the mistake; ``not implemented yet (NotImplementedError`` is an exercise not attempted;
 ``earns nothing:`` is code that is not the student's own; anything else is a failure without a
 named mistake (with the generic ``Likely problem: ...`` guess when there is one). The last
@@ -40,6 +41,16 @@ def classify(output: str) -> tuple[str, str, str]:
     guesses = [ln for ln in lines if ln.startswith("Likely problem: ")]
     guess = guesses[-1][len("Likely problem: "):].strip().rstrip(".") if guesses else ""
     return UNNAMED, guess[:MAX_NAME], ""
+
+
+def classify_test(t) -> tuple[str, str, str]:
+    """:func:`classify` of a test (an :class:`autograder.insights_read.Test`), the structured field first."""
+    if t.structured:
+        if t.mistake:
+            return NAMED, t.mistake["name"].strip()[:MAX_NAME], t.mistake.get("hint", "").strip()[:MAX_HINT]
+        kind, name, hint = classify(t.output)
+        return (UNNAMED, "", "") if kind == NAMED else (kind, name, hint)
+    return classify(t.output)
 
 
 def exercise_of(keys) -> tuple[str, str]:
@@ -158,7 +169,6 @@ def summarize(entries, source: str = "", notes=()) -> ClassView:
         if e.tests is None:
             continue
         view.checked += 1
-        named_in = set()  # exercises where this submission has a named mistake
         failures = []
         for t in e.tests:
             number, title = exercise_of(t.keys)
@@ -167,36 +177,31 @@ def summarize(entries, source: str = "", notes=()) -> ClassView:
             ex.possible += t.max_score
             ex.students.add(e.student)
             if t.score < t.max_score:
-                failures.append((t, number, title))
-        done = {exercise_of(t.keys)[0] for t in e.tests}  # exercises with every point, once failures are out
-        for t, number, title in failures:
-            view.failing_checks += 1
-            kind, name, hint = classify(t.output)
+                failures.append((t, number, title, *classify_test(t)))
+        view.failing_checks += len(failures)
+        named_in = {number for _, number, _, kind, _, _ in failures if kind == NAMED}
+        for t, number, title, kind, name, hint in failures:
             ex = exercises[number]
-            done.discard(number)
             if kind == NAMED:
                 m = mistakes.setdefault((number, name), Mistake(number, title, name))
                 m.students.add(e.student)
                 m.checks[t.name] += 1
                 if hint:
                     m.hints[hint] += 1
-                named_in.add(number)
             elif kind == NOT_IMPLEMENTED:
                 ex.not_implemented.add(e.student)
             elif kind == NOT_OWN:
                 ex.not_own.add(e.student)
-        for t, number, title in failures:
-            kind, guess, _ = classify(t.output)
-            if kind != UNNAMED:
-                continue
-            u = unnamed.setdefault(t.name, Unnamed(t.name, number, title))
-            u.students.add(e.student)
-            if number in named_in:
-                u.with_named.add(e.student)
-            u.messages[_first_line(t.output)] += 1
-            if guess:
-                u.guesses[guess] += 1
-        for number in done:
+            else:  # UNNAMED; ``name`` is the generic guess
+                u = unnamed.setdefault(t.name, Unnamed(t.name, number, title))
+                u.students.add(e.student)
+                if number in named_in:
+                    u.with_named.add(e.student)
+                u.messages[_first_line(t.output)] += 1
+                if name:
+                    u.guesses[name] += 1
+        lost = {number for _, number, *_ in failures}
+        for number in {exercise_of(t.keys)[0] for t in e.tests} - lost:
             exercises[number].full.add(e.student)
     view.assignments = sorted(assignments.values(), key=lambda a: a.name)
     view.exercises = sorted(exercises.values(), key=lambda x: (x.share, _order(x.number)))

@@ -47,6 +47,8 @@ class Test:
     max_score: float
     output: str
     keys: list[str]  # the exercise keys it grades
+    mistake: dict | None = None  # the structured named mistake ({"name", "hint"}), when recorded
+    structured: bool = False  # the result has a "mistake" field (then the message is not parsed)
 
 
 @dataclass
@@ -152,8 +154,13 @@ def parse_tests(result) -> list[Test]:
         tags = t.get("tags") if isinstance(t.get("tags"), list) else []
         clean = {"name": t["name"], "tags": [x for x in tags if isinstance(x, str)]}
         keys = [k for k in check_key_of(clean) if k in EXERCISES]
+        mistake = t.get("mistake")
+        if mistake is not None and not (isinstance(mistake, dict) and isinstance(mistake.get("name"), str)
+                                        and isinstance(mistake.get("hint", ""), str)):
+            raise Unreadable(f"test {i}'s mistake is not a name and a hint")
         tests.append(Test(t["name"][:200], _number(t.get("score"), f"test {i}'s score"),
-                          _number(t.get("max_score"), f"test {i}'s max_score"), output, keys))
+                          _number(t.get("max_score"), f"test {i}'s max_score"), output, keys, mistake,
+                          "mistake" in t))
     return tests
 
 

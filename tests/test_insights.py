@@ -228,3 +228,17 @@ def test_malformed_and_linked_files_are_left_out_with_a_note(tmp_path):
     assert view.students == 1 and [m.students for m in view.mistakes] == [{"ana"}]
     assert "could not be read" in html.read_text()
     secret.unlink()
+
+
+def test_a_structured_mistake_field_is_read_instead_of_the_message(tmp_path):
+    """When the results carry ``mistake`` ({"name", "hint"} or null), the message is not parsed: a
+    "Likely mistake" line quoted from the student's own output then names nothing."""
+    named = divergences_checks(l2_output="l2(y, d): the result is 8, expected 1")
+    named["tests"][0]["mistake"] = {"name": "forgot the 1/B", "hint": "divide by B."}
+    forged = divergences_checks(l2_output=l2_message())
+    for t in forged["tests"]:
+        t["mistake"] = None
+    course = make_course(tmp_path, {"ana": named, "bo": forged})
+    _, _, view = insights.write(course=course)
+    assert [(m.name, m.hint, m.students) for m in view.mistakes] == [("forgot the 1/B", "divide by B.", {"ana"})]
+    assert [(u.check, u.students) for u in view.unnamed] == [("divergences.l2_values", {"bo"})]
