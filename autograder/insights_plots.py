@@ -26,7 +26,7 @@ def label(text: str, limit: int = 60) -> str:
 def to_svg(fig: Figure) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context(SVG_RC):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
@@ -43,7 +43,8 @@ def score_histogram(assignment) -> str:
         ax = fig.add_subplot()
         top = assignment.max_score or max(assignment.scores, default=1.0) or 1.0
         bins = min(20, max(5, int(top)))
-        ax.hist(assignment.scores, bins=bins, range=(0, top), color=BAR, edgecolor="white")
+        scores = [min(max(x, 0.0), top) for x in assignment.scores]  # a recorded score out of range stays in
+        ax.hist(scores, bins=bins, range=(0, top), color=BAR, edgecolor="white")
         if assignment.median is not None:
             ax.axvline(assignment.median, color=MEDIAN, linestyle="--", linewidth=1.5,
                        label=f"median {assignment.median:g}")
