@@ -271,9 +271,13 @@ def read_course(course) -> Reading:
         rec = journal.get(key)
         entry = (grades or {}).get(key)
         if entry is None:
-            row = summarize(rec)
-            status = "failed" if row.status is Status.FAILED else row.status.value
-            entry = Entry(key[0], key[1], status, row.score, row.max_score, row.pending or 0.0)
+            try:
+                row = summarize(rec)
+                status = "failed" if row.status is Status.FAILED else row.status.value
+                entry = Entry(key[0], key[1], status, row.score, row.max_score, row.pending or 0.0)
+            except (TypeError, ValueError, AttributeError, KeyError) as e:
+                reading.note(f".autograder/results/{key[0]}/{key[1]}.json: no score ({type(e).__name__})")
+                entry = Entry(key[0], key[1], "failed")
             if grades is not None:
                 reading.note(f"{key[0]} {key[1]}: not in grades.csv; the score comes from the journal")
         if rec is not None and rec.checks is not None:

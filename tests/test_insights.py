@@ -217,8 +217,12 @@ def test_malformed_and_linked_files_are_left_out_with_a_note(tmp_path):
     big = results / "fa"
     big.mkdir()
     (big / "01_divergences.json").write_bytes(b" " * (9 << 20))
+    (results / "gi").mkdir()  # cells that make no sense, and no grades.csv row: no score, a note
+    (results / "gi" / "01_divergences.json").write_text(json.dumps(
+        {"student": "gi", "assignment": "01_divergences", "status": "ok", "cells": [
+            {"id": "c", "notebook_id": "n", "kind": "test", "keys": [], "points": "many", "notebook": [1]}]}))
     with open(course / "grades.csv", "a") as f:
-        f.write("gi,01_divergences,ok,NaN,16,0,,,,,,,\nhe,01_divergences,weird,1,16,0,,,,,,,\n")
+        f.write("ji,01_divergences,ok,NaN,16,0,,,,,,,\nhe,01_divergences,weird,1,16,0,,,,,,,\n")
     html, _, view = insights.write(course=course)
     notes = "\n".join(view.notes)
     assert "bo/01_divergences.json left out: " in notes
@@ -227,7 +231,8 @@ def test_malformed_and_linked_files_are_left_out_with_a_note(tmp_path):
     assert ".autograder/results/ed left out: a symbolic link (never followed)" in notes
     assert "fa/01_divergences.json left out: larger than 8 MiB" in notes
     assert "grades.csv line 3 left out" in notes and "grades.csv line 4 left out: unknown status" in notes
-    assert view.students == 1 and [m.students for m in view.mistakes] == [{"ana"}]
+    assert "gi/01_divergences.json: no score" in notes
+    assert view.students == 2 and [m.students for m in view.mistakes] == [{"ana"}]
     assert "could not be read" in html.read_text()
     secret.unlink()
 

@@ -131,3 +131,18 @@ def test_a_hostile_page_runs_nothing_in_chromium(tmp_path, browser):
     assert not errors and not requests, (errors, requests)
     assert not browser.find_elements(By.CSS_SELECTOR, "script, img, b[onclick], [onerror]")
     assert HOSTILE in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_the_same_mistakes_from_a_folder_of_results_json(example, tmp_path):
+    """The journal's check results are results.json files (grade_package's output): laid out as a
+    folder of Gradescope results, they give the same named mistakes."""
+    course, view = example
+    for p in (course / ".autograder" / "results").glob("*/*.json"):
+        out = tmp_path / "results" / p.stem / p.parent.name / "results.json"
+        out.parent.mkdir(parents=True)
+        out.write_text(json.dumps(json.loads(p.read_text())["checks"]))
+    _, _, got = insights.write(results=tmp_path / "results", out=tmp_path)
+    assert not got.notes and got.submissions == view.submissions
+    assert [(m.exercise, m.name, {s.split("/")[1] for s in m.students}) for m in got.mistakes] == [
+        (m.exercise, m.name, m.students) for m in view.mistakes]  # students are "<assignment>/<student>" here
+    assert sorted(a.name for a in got.assignments) == ["checks: batchnorm", "checks: divergences, nn", "checks: dropout"]
