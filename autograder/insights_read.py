@@ -201,7 +201,7 @@ def _grades_csv(root_fd: int, reading: Reading) -> dict | None:
 
 
 def _journal(root_fd: int, reading: Reading) -> dict:
-    """``{(student, assignment): Submission}`` from .autograder/results/."""
+    """``{(student, assignment): (Submission, its tests or None)}`` from .autograder/results/."""
     from .grading.records import Submission
 
     out = {}
@@ -239,9 +239,8 @@ def _journal(root_fd: int, reading: Reading) -> dict:
                         if kind != "file":
                             raise Unreadable(kind)
                         rec = Submission.from_json(read_bytes(sfd, name).decode("utf-8"))
-                        if rec.checks is not None:
-                            parse_tests(rec.checks)  # the shape is checked here, once
-                        out[(student, name[:-5])] = rec
+                        tests = None if rec.checks is None else parse_tests(rec.checks)
+                        out[(student, name[:-5])] = rec, tests
                     except (Unreadable, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError,
                             RecursionError) as e:
                         reading.note(f"{where} left out: {e}")
@@ -268,7 +267,7 @@ def read_course(course) -> Reading:
     if grades is None and journal:
         reading.note("no readable grades.csv: the scores come from the journal (hand grading not included)")
     for key in sorted(set(grades or {}) | set(journal)):
-        rec = journal.get(key)
+        rec, tests = journal.get(key, (None, None))
         entry = (grades or {}).get(key)
         if entry is None:
             try:
@@ -280,8 +279,7 @@ def read_course(course) -> Reading:
                 entry = Entry(key[0], key[1], "failed")
             if grades is not None:
                 reading.note(f"{key[0]} {key[1]}: not in grades.csv; the score comes from the journal")
-        if rec is not None and rec.checks is not None:
-            entry.tests = parse_tests(rec.checks)
+        entry.tests = tests
         reading.entries.append(entry)
     return reading
 
