@@ -81,12 +81,24 @@ def test_a_failed_copy_stops_the_run(settings, tmp_path):
 
 
 def test_restore_writes_the_backup_back_and_keeps_what_it_replaces(settings, tmp_path, capsys):
+    import os
+
+    from autograder.grading import journal
+    from autograder.grading.records import Submission
+
     _db(tmp_path, [("ada q1", 2.0)])
+    journal.save(settings, Submission("ada", "01_divergences"))
     backup.backup(settings)
     good = backup.backups(settings)[0]
+    before = good.stat().st_mtime
+    os.utime(journal.path(settings, "ada", "01_divergences"), (before - 1, before - 1))
+    journal.save(settings, Submission("ben", "01_divergences"))  # graded after the backup
+    os.utime(journal.path(settings, "ben", "01_divergences"), (before + 1, before + 1))
     _db(tmp_path, [("ada q1", 0.0), ("ben q1", 1.0)])  # hand grades lost, say
     assert backup.main(["--course", str(tmp_path), "--restore", good.name]) == 0
+    assert "1 submission(s) graded since will be graded again" in capsys.readouterr().out
     assert _rows(tmp_path / "gradebook.db") == {"ada q1": 2.0}
+    assert set(journal.recorded(settings)) == {("ada", "01_divergences")}
     assert _rows(backup.backups(settings)[-1]) == {"ada q1": 0.0, "ben q1": 1.0}
     assert backup.main(["--course", str(tmp_path)]) == 0 and good.name in capsys.readouterr().out
     assert backup.main(["--course", str(tmp_path), "--restore", "gradebook-nope.db"]) == 2

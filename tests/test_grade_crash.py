@@ -78,13 +78,14 @@ def grade_and_kill(course, moment, *args):
     """Run ``grade``, SIGKILL its main process at ``moment``; returns every process seen in its tree."""
     name, now = moment
     cmd, env = _command(course, *args)
-    with open(course.parent / f"{course.name}.log", "a") as log:
+    log_path = course.parent / f"{course.name}.log"
+    with open(log_path, "a") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     seen = {(proc.pid, start_time(proc.pid))}
     n, deadline = _journaled(course), time.monotonic() + DEADLINE
     try:
         while True:
-            assert proc.poll() is None, f"the run ended before {name}: {(course.parent / f'{course.name}.log').read_text()}"
+            assert proc.poll() is None, f"the run ended before {name}: {log_path.read_text()}"
             procs = _tree(proc.pid)
             seen |= procs
             if now(course, procs, n):

@@ -17,7 +17,9 @@ Restore one (with no ``grade`` run on the course)::
 
 :func:`restore` writes the backup into the gradebook through SQLite too (so a
 journal left by a crash cannot be replayed over it), after backing up the
-gradebook it replaces.
+gradebook it replaces, and removes the journal records written after the
+backup was made: the next ``grade`` run grades those submissions again (hand
+grades in the restored gradebook are kept).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from . import journal
 from .settings import GradeError, Settings, default_db_url
 
 KEEP = 5  # different gradebooks kept
@@ -112,7 +115,9 @@ def restore(settings, name) -> str:
     with contextlib.closing(sqlite3.connect(src, timeout=BUSY_SECONDS)) as a, \
             contextlib.closing(sqlite3.connect(path, timeout=BUSY_SECONDS)) as b:
         a.backup(b)
-    return f"{said}; {path} restored from {src}"
+    again = journal.forget_since(settings, src.stat().st_mtime)
+    return (f"{said}; {path} restored from {src}; {again} submission(s) graded since will be graded again "
+            f"by the next `grade` run")
 
 
 def main(argv=None) -> int:

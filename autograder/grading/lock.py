@@ -83,7 +83,8 @@ def _read(settings) -> dict | None:
 
 
 def _processes(record) -> list[dict]:
-    procs = [{"pid": record.get("pid"), "start": record.get("start")}, *record.get("workers", [])]
+    workers = record.get("workers")
+    procs = [{"pid": record.get("pid"), "start": record.get("start")}, *(workers if isinstance(workers, list) else [])]
     return [p for p in procs if isinstance(p, dict) and isinstance(p.get("pid"), int)]
 
 
@@ -107,8 +108,8 @@ def _cmdline(pid) -> str:
 def _refuse_survivors(settings, record, left) -> GradeError:
     pids = " ".join(str(p["pid"]) for p in left)
     listing = "; ".join(f"pid {p['pid']} ({_cmdline(p['pid'])})" for p in left)
-    return GradeError(f"an earlier `grade` run on {settings.root} ({_describe(record)}) has stopped, but "
-                      f"{len(left)} of its processes still run and may still write grades: {listing}. "
+    return GradeError(f"an earlier `grade` run on {settings.root} ({_describe(record)}) does not hold the lock "
+                      f"any more, but {len(left)} of its processes still run and may still write grades: {listing}. "
                       f"Wait for them to end, or stop them with `kill -9 {pids}`, then run again")
 
 

@@ -136,7 +136,7 @@ def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
                 except BrokenProcessPool as e:
                     outcome = Outcome(s, a, grader_error=f"a worker process died ({e}); see {settings.state / 'logs'}")
                 finished(outcome, only_feedback)
-        except BaseException:  # Ctrl-C, an error: stop now; unfinished submissions are not journaled, a rerun grades them
+        except BaseException:  # Ctrl-C, an error: stop now; the unfinished are not journaled, a rerun grades them
             workers = list(getattr(pool, "_processes", {}).values())
             _kill(workers)
             pool.shutdown(wait=False, cancel_futures=True)
