@@ -128,7 +128,7 @@ def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
                        for s, a in feedback_todo}
             futures.update({pool.submit(task, settings, assignments, s, a, False, root): (s, a, False)
                             for s, a in todo})
-            lock.record_workers(settings, list(getattr(pool, "_processes", {})))  # all forked by the first submit
+            lock.record_workers(settings, list(getattr(pool, "_processes", {})), root)  # all forked by now
             for fut in as_completed(futures):
                 s, a, only_feedback = futures[fut]
                 try:
