@@ -24,10 +24,10 @@ nn             16
 optim          21.5
 init           16
 batchnorm      24
-dropout        14
+dropout        16
 regularization 11
 heuristics     16
-total          140.5
+total          142.5
 ============== ======
 """
 

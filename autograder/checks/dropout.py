@@ -240,3 +240,4 @@ def backward(ctx):
 
 
 from . import dropout_layer  # noqa: E402,F401 - registers part 2 of the topic
+from . import dropout_exact  # noqa: E402,F401 - registers part 3 of the topic
