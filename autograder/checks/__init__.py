@@ -1,6 +1,7 @@
 """The hidden checks: a module per topic (split by concern into ``<topic>_<part>``
 modules when it grows: ``batchnorm_layer``, ``batchnorm_state``,
-``divergences_softmax``, ``dropout_layer``), each check a function with points.
+``divergences_softmax``, ``dropout_layer``, ``dropout_exact``; ``load_all`` imports
+every part, so no module imports the next), each check a function with points.
 ``CONTRACT.md`` maps every clause of the package contract to its checks.
 
 A check runs in the deciding process. It draws its inputs from fixed seeds,

@@ -347,8 +347,3 @@ def inference_values(ctx):
                np.zeros(D), np.full(D, 1e-6), mistakes=INFERENCE_MISTAKES)
     ctx.expect("batchnorm.batchnorm_inference", r.normal(size=(5, D)), np.ones(D), np.zeros(D),
                np.zeros(D), np.full(D, 0.5), eps=0.1, mistakes=INFERENCE_MISTAKES)
-
-
-
-
-from . import batchnorm_layer  # noqa: E402,F401 - registers part 2 of the topic

@@ -379,6 +379,3 @@ def kl_returns_float(ctx):
     """kl returns a float, not a 0-d or 1-element array."""
     for y, d in _float_cases(ctx, "kl"):
         ctx.expect_float("divergences.kl", y, d, mistakes=KL_MISTAKES)
-
-
-from . import divergences_softmax  # noqa: E402,F401 - registers part 2 of the topic

@@ -237,7 +237,3 @@ def backward(ctx):
         ctx.expect("dropout.dropout_backward", dout, None, alpha, inverted=inverted, mistakes=BACKWARD_MISTAKES)
     ctx.expect("dropout.dropout_backward", r.normal(size=(5, 4)), (r.random((5, 4)) < 0.5).astype(float), 0.5,
                mistakes=BACKWARD_MISTAKES)
-
-
-from . import dropout_layer  # noqa: E402,F401 - registers part 2 of the topic
-from . import dropout_exact  # noqa: E402,F401 - registers part 3 of the topic
