@@ -61,8 +61,9 @@ def dropout_backward(dout, mask, alpha, inverted=True):
         inverted: as in the forward pass.
 
     Returns:
-        dy: ``dout * mask / alpha`` (inverted) or ``dout * mask``; with ``mask=None``,
-        ``dout`` (inverted) or ``alpha * dout``.
+        dy: dLoss/dy, a new float array of the shape of ``dout``: the derivative through
+        :func:`dropout_forward` in training with this mask, ``alpha`` and ``inverted``; with
+        ``mask=None``, through the test-mode forward pass.
     """
     _check_alpha(alpha)
     dout = np.asarray(dout, dtype=float)
