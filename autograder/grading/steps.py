@@ -8,7 +8,9 @@ preprocessor lists: :data:`STEPS` is the list; each step takes the :class:`Job` 
    see :mod:`autograder.cell`).
 3. :func:`notebook_present`: no ``<assignment>.ipynb`` in the submission is the student's failure.
 4. :func:`run_autograde`: ``nbgrader autograde`` in-process (:mod:`autograder.grading.autograde`), the
-   kernel's sockets in the scratch folder; a failure caused by the submission ends the steps (FAILED).
+   kernel in its sandbox (:mod:`autograder.grading.kernel_sandbox`) on a copy of the submitted folder
+   made by the intake's rules, its sockets in the scratch folder, within the submission's deadline; a
+   failure caused by the submission (time, output or memory limit included) ends the steps (FAILED).
 5. :func:`merge`: which test cells were restored, the merge into the gradebook
    (:mod:`autograder.grading.merge`), what went wrong per cell.
 6. :func:`notebook_feedback`: nbgrader's notebook HTML (``--notebook-feedback`` only).
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cell import CHECKS_FILE_ENV
-from . import journal
+from . import journal, kernel_sandbox
 from .autograde import CLOCK, GraderFailure, autograde
 from ..atomic import write_atomic
 from .kernels import sockets_in
@@ -98,9 +100,13 @@ def _environ(**values):
 def run_autograde(job):
     s, a = job.record.student, job.record.assignment
     checks_file = job.scratch / "checks.json"
-    shared = str(checks_file) if job.settings.reuse_checks and checks_file.is_file() else None
+    shared = checks_file if job.settings.reuse_checks and checks_file.is_file() else None
+    files = job.scratch / "kernel-files"  # what the kernel gets (read-only), copied by the intake's rules
+    kernel_sandbox.take_in(job.submitted, files)
+    limits = kernel_sandbox.KernelLimits(cpu_seconds=job.settings.deadline + 5)
     CLOCK.kernel_start = CLOCK.execution = 0.0
-    with sockets_in(job.scratch), _environ(**{CHECKS_FILE_ENV: shared}):
+    with sockets_in(job.scratch), kernel_sandbox.kernel_job(kernel_sandbox.KernelJob(files, shared, a, limits)), \
+            _environ(**{CHECKS_FILE_ENV: shared and str(shared)}):
         result = autograde(api(job.settings, job.assignments), s, a)
     t = job.record.timings
     t.kernel_start, t.execution = CLOCK.kernel_start, CLOCK.execution
