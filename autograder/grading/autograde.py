@@ -264,15 +264,18 @@ def classify(error: BaseException | None, log: str = "") -> tuple[Failure, str]:
     return Failure.AUTOGRADE, f"nbgrader autograde failed: {(errors or ['see the log'])[-1][:300]}"
 
 
-def autograde(api, student, assignment, attempts=4) -> Result:
+def autograde(api, student, assignment, attempts=4, submitted=None) -> Result:
     """``nbgrader autograde`` of one submission with ``api`` (an ``NbGraderAPI``), as
-    ``NbGraderAPI.autograde`` runs it, retrying while the gradebook is locked by another worker."""
+    ``NbGraderAPI.autograde`` runs it, retrying while the gradebook is locked by another worker.
+    ``submitted``: a folder holding ``<student>/<assignment>`` to read instead of the course's
+    ``submitted/`` (the grader's scratch copy)."""
     from nbgrader.utils import capture_log, temp_attrs
 
     t0 = time.perf_counter()
     attempt = 0
     while True:
-        with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        where = {"submitted_directory": str(submitted)} if submitted is not None else {}
+        with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student, **where):
             app = TypedAutograde(coursedir=api.coursedir, parent=api)
             app.force, app.create_student = True, True
             out = capture_log(app)

@@ -3,10 +3,11 @@
 The rule this module enforces, with :mod:`autograder.grading.autograde`: **no trusted step touches
 what the student's code could have changed without checking it.**
 
-- In: before nbgrader starts the kernel, the trusted side copies the student's submitted folder
-  (``submitted/<student>/<assignment>``) into the job's scratch folder with the intake's rules
-  (:mod:`autograder.submission`: regular files only, never through a link, size caps), see
-  :func:`take_in`. The kernel gets that copy read-only; the grader never reads it back.
+- In: before nbgrader runs, the trusted side copies the student's submitted folder
+  (``submitted/<student>/<assignment>``) into the job's scratch folder, regular files only, never
+  through a link, with size caps (:func:`take_in`). nbgrader reads the submission from that copy
+  (its own copy into ``autograded/`` follows links and blocks on fifos), and the kernel gets it
+  read-only; the grader never reads anything back from the kernel's file system.
 - Inside (:func:`command`, bubblewrap): its own user namespace with a non-zero uid/gid, no
   capabilities even where the grader is root (``--cap-drop ALL``), no nested user namespaces, no
   network, its own PID/IPC/UTS/cgroup namespaces, ``--die-with-parent``, ``--new-session``, a
@@ -34,12 +35,13 @@ the output cap still hold.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import submission
 from ..bwrap import SITE_INSIDE, WORKER_DIR, _python, bwrap_path, system_mounts
 
 PACKAGE = Path(__file__).resolve().parent.parent  # autograder/
@@ -90,20 +92,72 @@ def current() -> KernelJob | None:
     return _job
 
 
-def take_in(submitted: Path, dest: Path) -> tuple[str, ...]:
-    """Copy the submitted folder into ``dest`` (a fresh folder) with the intake's rules; returns the
-    ignored items (links, fifos, devices, too large, ...), one line each."""
-    notes = submission._Notes()
-    dest.mkdir()
+MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_DEPTH = 1000, 64 << 20, 128 << 20, 8  # caps of the copy
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def take_in(submitted: Path, dest: Path) -> list[str]:
+    """Copy the submitted folder into ``dest`` (created here): regular files only, each opened with
+    ``O_NOFOLLOW`` relative to its already opened folder and checked with ``fstat``, within
+    :data:`MAX_FILES`, :data:`MAX_FILE_BYTES`, :data:`MAX_TOTAL_BYTES` and :data:`MAX_DEPTH`. Returns the
+    ignored items, one line each (``"nntricks/nn.py: a symbolic link (only regular files are graded)"``).
+    nbgrader and the kernel get this copy, never the submitted folder (nbgrader's copy follows links)."""
+    ignored, count = [], [0, 0]
+    dest.mkdir(parents=True)
     try:
-        fd = submission._open_dir(submitted)
+        fd = os.open(submitted, _DIR)
     except OSError as e:
-        return (f"your submission could not be read ({e.strerror})",)
+        return [f"the submission could not be read ({e.strerror})"]
     try:
-        submission._copy_tree(fd, "", dest, 0, notes)
+        _copy_tree(fd, "", dest, 0, ignored, count)
     finally:
         os.close(fd)
-    return notes.done()
+    return ignored
+
+
+def _kind(mode) -> str:
+    what = ("a symbolic link" if stat.S_ISLNK(mode) else "a fifo" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    return f"{what} (only regular files are graded)"
+
+
+def _copy_tree(dir_fd, where, out: Path, depth, ignored, count):
+    for name in sorted(os.listdir(dir_fd)):
+        path = f"{where}{name}"
+        try:
+            fd = os.open(name, _FILE, dir_fd=dir_fd)
+        except OSError as e:
+            ignored.append(f"{path}: " + (_kind(stat.S_IFLNK) if e.errno == errno.ELOOP
+                                          else f"could not be read ({e.strerror})"))
+            continue
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode) and depth < MAX_DEPTH:
+                (out / name).mkdir()
+                _copy_tree(fd, f"{path}/", out / name, depth + 1, ignored, count)
+            elif stat.S_ISDIR(mode):
+                ignored.append(f"{path}: nested deeper than {MAX_DEPTH} folders")
+            elif not stat.S_ISREG(mode):
+                ignored.append(f"{path}: {_kind(mode)}")
+            else:
+                _copy_file(fd, path, out / name, ignored, count)
+        finally:
+            os.close(fd)
+
+
+def _copy_file(fd, path, out: Path, ignored, count):
+    chunks, size = [], 0
+    while size <= MAX_FILE_BYTES and (chunk := os.read(fd, 1 << 20)):
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_FILE_BYTES or count[0] >= MAX_FILES or count[1] + size > MAX_TOTAL_BYTES:
+        ignored.append(f"{path}: beyond the limits of the copy ({MAX_FILES} files, {MAX_FILE_BYTES >> 20} MiB "
+                       f"each, {MAX_TOTAL_BYTES >> 20} MiB in all)")
+        return
+    out.write_bytes(b"".join(chunks))
+    count[0], count[1] = count[0] + 1, count[1] + size
 
 
 def _environment(job: KernelJob) -> dict[str, str]:
