@@ -107,9 +107,6 @@ def _kill(km):
         proc.kill()
 
 
-_OUTPUTS = {"stream", "display_data", "update_display_data", "execute_result", "error"}
-
-
 class TimedExecute(Execute):
     """``Execute`` on collision-free kernels (:class:`ScratchKernelManager`), started with retries, timed,
     within a wall-clock deadline and an output cap."""
@@ -171,14 +168,13 @@ class TimedExecute(Execute):
                                          f"{self.output_bytes >> 20} MiB; print less (or only a summary)")
 
     def process_message(self, msg, cell, cell_index):
-        if msg.get("msg_type") in _OUTPUTS:
-            content = msg.get("content") or {}
-            self.received += len(json.dumps(content, default=str))
-            if content.get("ename") == "MemoryError":
-                self.memory_errors += 1
-            if self.received > self.output_bytes:
-                self._output_limit()
-                raise self.limit
+        content = msg.get("content") or {}  # every message counts: nbclient keeps widget (comm) state too
+        self.received += len(json.dumps(content, default=str)) + sum(len(b) for b in msg.get("buffers") or ())
+        if msg.get("msg_type") == "error" and content.get("ename") == "MemoryError":
+            self.memory_errors += 1
+        if self.received > self.output_bytes:
+            self._output_limit()
+            raise self.limit
         return super().process_message(msg, cell, cell_index)
 
     def preprocess(self, nb, resources=None, km=None):
