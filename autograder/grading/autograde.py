@@ -44,7 +44,7 @@ import zmq
 from sqlalchemy.exc import OperationalError
 from traitlets import Integer
 
-from .kernel_sandbox import KernelLimits
+from .kernel_sandbox import KernelJob, KernelLimits, current
 from .kernels import KernelStartError, ScratchKernelManager, start_with_retries
 from .records import Failure
 
@@ -193,7 +193,8 @@ class TimedExecute(Execute):
             if isinstance(e, DeadKernelError) and self.memory_errors:
                 raise LimitExceeded(Failure.MEMORY_LIMIT, (
                     f"memory limit: the kernel died after running out of memory (MemoryError; the limit is "
-                    f"{KernelLimits.memory_bytes >> 30} GiB); use smaller arrays or batches")) from e
+                    f"{(current() or KernelJob(None, None, '')).limits.memory_bytes >> 30} GiB); use smaller "
+                    "arrays or batches")) from e
             raise
         finally:
             timer.cancel()
