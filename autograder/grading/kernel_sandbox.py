@@ -25,7 +25,8 @@ what the student's code could have changed without checking it.**
   process, and with it everything it started) past the cap or past the submission's deadline. The
   graded notebook, the merge and the feedback are written by trusted code in ``autograded/`` and
   ``feedback/``, which no sandbox mounts. The socket folder is the only host folder the kernel can
-  write: the trusted side only removes it (``rmtree``, which does not follow links).
+  write (each file within ``RLIMIT_FSIZE``): the trusted side only removes it when the kernel is
+  gone (``rmtree``, which does not follow links).
 
 Without bubblewrap (:func:`autograder.bwrap.bwrap_path` is None) the kernel runs as before, with
 no sandbox: a loud warning says so (:data:`autograder.bwrap.SANDBOX_WARNING`); the deadline and
