@@ -61,16 +61,27 @@ def test_the_solution_keeps_the_derivation():
     assert "w_new = w - lr (g + beta v_new)" in region  # the derivation sits inside the solution region
 
 
-def test_nesterov_hints_are_collapsed_and_in_order():
+@pytest.mark.parametrize("question, test_cell, hints", [("q-nesterov", "b3c8cff4", 3), ("q-adam", "fc71124e", 3)])
+def test_derivation_hints_are_collapsed_and_in_order(question, test_cell, hints):
+    """Nesterov's update (Question 1) and Adam's bias correction (Question 3): question, answer cell, hints, test."""
     cells = _cells(NOTEBOOKS / "02_optimizers.ipynb")
     ids = [c.get("id") for c in cells]
-    prompt, answer, hints = (ids.index(i) for i in ("q-nesterov-prompt", "q-nesterov-answer", "q-nesterov-hints"))
-    assert prompt < answer < hints < ids.index("b3c8cff4"), "question, answer cell, hints, then the SGD test"
-    text = "".join(cells[hints]["source"])
+    prompt, answer, hint = (ids.index(f"{question}-{part}") for part in ("prompt", "answer", "hints"))
+    assert prompt < answer < hint < ids.index(test_cell), "question, answer cell, hints, then the exercise's test"
+    text = "".join(cells[hint]["source"])
     summaries = re.findall(r"<details><summary><b>(Hint \d)</b>", text)
-    assert summaries == ["Hint 1", "Hint 2", "Hint 3"]
-    assert text.count("<details>") == text.count("</details>") == 3
+    assert summaries == [f"Hint {k}" for k in range(1, hints + 1)]
+    assert text.count("<details>") == text.count("</details>") == hints
     assert "".join(cells[answer]["source"]).strip() == "YOUR ANSWER HERE"
+
+
+def test_the_solution_derives_the_bias_correction():
+    answer = [c for c in _cells(SOLUTIONS / "02_optimizers.ipynb")
+              if c["metadata"].get("nbgrader", {}).get("grade_id") == "q_adam_bias"]
+    assert len(answer) == 1 and answer[0]["metadata"]["nbgrader"]["points"] == 3
+    text = "".join(answer[0]["source"])
+    assert text.startswith("### BEGIN SOLUTION") and r"\mathbb{E}[m_t] = (1 - \beta_1^t)\, \mathbb{E}[g]" in text
+    assert r"\hat m_t = \frac{m_t}{1 - \beta_1^t}" in text
 
 
 def _graded_points(path):
