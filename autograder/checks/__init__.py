@@ -1,6 +1,7 @@
 """The hidden checks: a module per topic (split by concern into ``<topic>_<part>``
 modules when it grows: ``batchnorm_layer``, ``batchnorm_state``,
-``divergences_softmax``, ``dropout_layer``), each check a function with points.
+``divergences_softmax``, ``divergences_signal``, ``dropout_layer``, ``network``
+(``nn``'s Sequential)), each check a function with points.
 ``CONTRACT.md`` maps every clause of the package contract to its checks.
 
 A check runs in the deciding process. It draws its inputs from fixed seeds,
@@ -19,15 +20,16 @@ test keeps this table honest):
 ============== ======
 topic          points
 ============== ======
-divergences    22
-nn             16
+divergences    24
+nn             21
+train          6
 optim          21.5
 init           16
 batchnorm      24
 dropout        14
 regularization 11
 heuristics     16
-total          140.5
+total          153.5
 ============== ======
 """
 
@@ -46,3 +48,6 @@ __all__ = ["ANY", "DOCUMENTED_POINTS", "REGISTRY", "Check", "Ctx", "Fail", "Mist
            "describe_type", "diagnose", "error_mistake", "exercise_checks", "failure_message", "find_mistake", "float_mistake", "fmt",
            "gradient_consistency", "is_real_scalar", "load_all", "mismatch", "scalar_value", "select",
            "step_size", "topic_of", "topic_points"]
+
+# Parts of topics that their topic module does not import (registered here, with the machinery).
+from . import divergences_signal, network  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Layers for building MLPs (exercises 1.6 and 1.7 of notebooks/01_divergences.ipynb).
+"""Layers for building MLPs (exercises 1.6 to 1.8 of notebooks/01_divergences.ipynb).
 
 Every layer follows one protocol:
 
@@ -8,7 +8,9 @@ Every layer follows one protocol:
 
 ``params()`` returns the live arrays, so an optimizer built on them updates
 the layer in place. ``BatchNorm1d`` and ``Dropout`` from their own modules
-follow the same protocol. ``Sequential`` and ``mlp`` are provided.
+follow the same protocol. ``Sequential.forward`` and ``Sequential.backward``
+are exercise 1.8; ``mlp`` and the test doubles (``Probe``, ``ProbeLoss``,
+``ProbeOptimizer``) are provided.
 """
 
 import numpy as np
@@ -209,20 +211,57 @@ class LeakyReLU(Module):
 
 
 class Sequential(Module):
-    """Layers applied in order; ``params``/``grads`` concatenate the layers' lists."""
+    """Layers applied in order; ``params``/``grads`` concatenate the layers' lists.
+
+    Exercise 1.8 (notebooks/01_divergences.ipynb): ``forward`` and ``backward``.
+    """
 
     def __init__(self, *layers):
         self.layers = list(layers)
 
     def forward(self, x, train=True):
+        """The network's output on a minibatch.
+
+        Args:
+            x: inputs, shape (B, D_in) (the first layer's input).
+            train: training mode (True) or inference mode (False), as given: dropout and
+                batch norm behave differently in the two modes.
+
+        Returns:
+            out: the last layer's output, shape (B, D_out).
+
+        Contract: every layer's ``forward`` runs exactly once, in the order of ``self.layers``,
+        on the previous layer's output, and receives this call's ``train``. Each layer keeps its own
+        cache for ``backward``; ``Sequential`` needs none. Never modify ``x``.
+        Trap: a layer's ``forward`` defaults to ``train=True``, so a network that does not pass
+        ``train`` on keeps dropping units and using minibatch statistics at test time.
+        """
+        ### BEGIN SOLUTION
+        out = x
         for layer in self.layers:
-            x = layer.forward(x, train)
-        return x
+            out = layer.forward(out, train)
+        ### END SOLUTION
+        return out
 
     def backward(self, dout):
+        """Backpropagate through the network (after ``forward``).
+
+        Args:
+            dout: ``dL/d(out)``, shape (B, D_out), the gradient of the loss w.r.t. the network's output.
+
+        Returns:
+            dx: ``dL/dx``, shape (B, D_in): the gradient w.r.t. the NETWORK's input ``x``.
+
+        Contract: every layer's ``backward`` runs exactly once and receives the gradient
+        w.r.t. its own output; the layers store their parameters' gradients themselves.
+        Trap: the chain rule decides the order; the last layer's ``dout`` is the only one known at first.
+        """
+        ### BEGIN SOLUTION
+        dx = dout
         for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+            dx = layer.backward(dx)
+        ### END SOLUTION
+        return dx
 
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
@@ -263,3 +302,90 @@ def mlp(sizes, activation=ReLU, init=None, batchnorm=False, dropout=None, rng=No
             if dropout is not None:
                 layers.append(Dropout(dropout, rng=rng))
     return Sequential(*layers)
+
+
+# ----------------------------------------------------------------- test doubles (provided)
+# The tests of Exercises 1.8 and 1.9 and the hidden checks build networks of probes: they record
+# every call made to them, so that a test sees in which order, and with which ``train``, your code
+# calls them. Do not change them.
+
+
+class Probe(Module):
+    """A layer that records its calls: ``x @ W``, plus ``shift`` in training mode only.
+
+    Args:
+        W: weights, shape (D_in, D_out). shift: added to the output when ``train`` is true.
+        name: its name in the log. log: the list that records the calls (share one list
+            between probes to see the order of all calls); a new list by default.
+
+    ``forward`` logs ``("forward", name, train)``, ``backward`` logs ``("backward", name)``
+    (before doing anything else, so the log also shows calls that then fail) and stores ``dW``.
+    """
+
+    def __init__(self, W, shift=0.0, name="probe", log=None):
+        self.W = np.array(W, dtype=float)
+        self.dW = np.zeros_like(self.W)
+        self.shift, self.name = float(shift), name
+        self.log = [] if log is None else log
+        self.x = None
+
+    def forward(self, x, train=True):
+        self.log.append(("forward", self.name, train))
+        x = np.array(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
+            raise ValueError(f"Probe {self.name!r}: forward got x of shape {x.shape}, it takes (B, {self.W.shape[0]})")
+        self.x = x
+        return self.x @ self.W + (self.shift if train else 0.0)
+
+    def backward(self, dout):
+        self.log.append(("backward", self.name))
+        if self.x is None:
+            raise RuntimeError(f"Probe {self.name!r}: backward before any forward")
+        dout = np.asarray(dout, dtype=float)
+        if dout.shape != (len(self.x), self.W.shape[1]):
+            raise ValueError(f"Probe {self.name!r}: backward got dout of shape {dout.shape}, "
+                             f"its output has the shape {(len(self.x), self.W.shape[1])}")
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+    def params(self):
+        return [self.W]
+
+    def grads(self):
+        return [self.dW]
+
+
+class ProbeLoss:
+    """A loss pair that records its calls: ``(loss.value, loss.grad)``, the L2 divergence.
+
+    ``value(z, d)`` logs ``("loss",)`` and returns ``1/2 sum((z - d)**2) / B``;
+    ``grad(z, d)`` logs ``("loss_grad",)`` and returns ``(z - d) / B``.
+    """
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def value(self, z, d):
+        self.log.append(("loss",))
+        return 0.5 * float(np.sum((np.asarray(z) - d) ** 2)) / len(z)
+
+    def grad(self, z, d):
+        self.log.append(("loss_grad",))
+        return (np.asarray(z, dtype=float) - d) / len(z)
+
+
+class ProbeOptimizer:
+    """Gradient descent that records its calls: ``step(grads)`` logs ``("step",)``, keeps a copy
+    of the gradients it was given (``self.seen``) and updates every parameter in place, ``p -= lr * g``."""
+
+    def __init__(self, params, lr=0.1, log=None):
+        self.params, self.lr = list(params), lr
+        self.log = [] if log is None else log
+        self.seen = []
+
+    def step(self, grads):
+        self.log.append(("step",))
+        grads = [np.array(g, dtype=float) for g in grads]
+        self.seen.append(grads)
+        for p, g in zip(self.params, grads):
+            p -= self.lr * g

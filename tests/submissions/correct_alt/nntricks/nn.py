@@ -2,6 +2,8 @@
 einsum and explicit loops over the batch for Linear, a sign split for the sigmoid,
 cosh for tanh, Heaviside steps for the ReLUs."""
 
+import functools
+
 import numpy as np
 
 
@@ -99,14 +101,13 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def forward(self, x, train=True):
-        for layer in self.layers:
-            x = layer.forward(x, train)
-        return x
+        return functools.reduce(lambda a, layer: layer.forward(a, train=train), self.layers, x)
 
     def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+        grad = dout
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[i].backward(grad)
+        return grad
 
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
@@ -133,3 +134,90 @@ def mlp(sizes, activation=ReLU, init=None, batchnorm=False, dropout=None, rng=No
             if dropout is not None:
                 layers.append(Dropout(dropout, rng=rng))
     return Sequential(*layers)
+
+
+# ----------------------------------------------------------------- test doubles (provided)
+# The tests of Exercises 1.8 and 1.9 and the hidden checks build networks of probes: they record
+# every call made to them, so that a test sees in which order, and with which ``train``, your code
+# calls them. Do not change them.
+
+
+class Probe(Module):
+    """A layer that records its calls: ``x @ W``, plus ``shift`` in training mode only.
+
+    Args:
+        W: weights, shape (D_in, D_out). shift: added to the output when ``train`` is true.
+        name: its name in the log. log: the list that records the calls (share one list
+            between probes to see the order of all calls); a new list by default.
+
+    ``forward`` logs ``("forward", name, train)``, ``backward`` logs ``("backward", name)``
+    (before doing anything else, so the log also shows calls that then fail) and stores ``dW``.
+    """
+
+    def __init__(self, W, shift=0.0, name="probe", log=None):
+        self.W = np.array(W, dtype=float)
+        self.dW = np.zeros_like(self.W)
+        self.shift, self.name = float(shift), name
+        self.log = [] if log is None else log
+        self.x = None
+
+    def forward(self, x, train=True):
+        self.log.append(("forward", self.name, train))
+        x = np.array(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
+            raise ValueError(f"Probe {self.name!r}: forward got x of shape {x.shape}, it takes (B, {self.W.shape[0]})")
+        self.x = x
+        return self.x @ self.W + (self.shift if train else 0.0)
+
+    def backward(self, dout):
+        self.log.append(("backward", self.name))
+        if self.x is None:
+            raise RuntimeError(f"Probe {self.name!r}: backward before any forward")
+        dout = np.asarray(dout, dtype=float)
+        if dout.shape != (len(self.x), self.W.shape[1]):
+            raise ValueError(f"Probe {self.name!r}: backward got dout of shape {dout.shape}, "
+                             f"its output has the shape {(len(self.x), self.W.shape[1])}")
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+    def params(self):
+        return [self.W]
+
+    def grads(self):
+        return [self.dW]
+
+
+class ProbeLoss:
+    """A loss pair that records its calls: ``(loss.value, loss.grad)``, the L2 divergence.
+
+    ``value(z, d)`` logs ``("loss",)`` and returns ``1/2 sum((z - d)**2) / B``;
+    ``grad(z, d)`` logs ``("loss_grad",)`` and returns ``(z - d) / B``.
+    """
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def value(self, z, d):
+        self.log.append(("loss",))
+        return 0.5 * float(np.sum((np.asarray(z) - d) ** 2)) / len(z)
+
+    def grad(self, z, d):
+        self.log.append(("loss_grad",))
+        return (np.asarray(z, dtype=float) - d) / len(z)
+
+
+class ProbeOptimizer:
+    """Gradient descent that records its calls: ``step(grads)`` logs ``("step",)``, keeps a copy
+    of the gradients it was given (``self.seen``) and updates every parameter in place, ``p -= lr * g``."""
+
+    def __init__(self, params, lr=0.1, log=None):
+        self.params, self.lr = list(params), lr
+        self.log = [] if log is None else log
+        self.seen = []
+
+    def step(self, grads):
+        self.log.append(("step",))
+        grads = [np.array(g, dtype=float) for g in grads]
+        self.seen.append(grads)
+        for p, g in zip(self.params, grads):
+            p -= self.lr * g
