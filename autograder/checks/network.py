@@ -100,6 +100,9 @@ def _run(ctx, Ws, shifts, x, dout, train=None, backward=1):
     p.emit(xr)
     p.emit(dr)
     values = ctx.run(p, f"Sequential.{call} and backward(dout)")
+    for v, what in ((values[0], f"Sequential.{call}"), (values[2] if backward else None, "Sequential.backward(dout)")):
+        if isinstance(v, Raised) and v.is_a("NotImplementedError"):
+            raise StudentError(f"{what}: not implemented yet (NotImplementedError: {v.msg[:200]})")
     return {"values": values, "log": values[-3], "dWs": values[-3 - len(Ws):-3], "x_after": values[-2],
             "dout_after": values[-1]}
 
