@@ -108,8 +108,8 @@ def test_stubs_score_nothing_and_say_not_implemented():
 
 def test_a_changed_probe_is_named(tmp_path):
     """The checks build on the provided doubles; a student who changed them is told so."""
-    patches = [("nn", "        return self.x @ self.W + (self.shift if train else 0.0)",
-                "        return self.x @ self.W + self.shift")]
+    patches = [("nn", "        return self.scale[0] * x[:, self.idx] + (self.shift if train else 0.0)",
+                "        return self.scale[0] * x[:, self.idx] + self.shift")]
     result = grade(build(tmp_path / "sub", patches=patches), topics=["nn"])
     out = failed(result, "nn")
     assert "nn.sequential_forward" in out and "nn.Probe was changed" in out["nn.sequential_forward"]

@@ -1,11 +1,11 @@
 """Hidden checks of ``nntricks.nn``, part 2: ``Sequential.forward`` and ``Sequential.backward``
 (exercise 1.8; the topic's points are listed in ``checks/__init__.py``).
 
-The network is made of the package's provided test doubles, ``nn.Probe``: a linear map ``x @ W``
-plus ``shift`` in training mode only, that logs every call (``("forward", name, train)``,
+The network is made of the package's provided test doubles, ``nn.Probe``: ``scale * x[:, idx]``
+(output column ``j`` is input column ``j % fan_in``) plus ``shift`` in training mode only, that logs every call (``("forward", name, train)``,
 ``("backward", name)``) into one shared list. The checks run the student's ``Sequential`` on
 probes with chosen weights, read the log, the output, the returned gradient and each probe's
-``dW`` back, and compare with the same computation done here in numpy: the check sees what the
+``dscale`` back, and compare with the same computation done here in numpy: the check sees what the
 student's code did to its layers (order, ``train``, chaining), never an attribute of the student's.
 The probes are first run alone (``_probe_intact``), so that a changed ``Probe`` is named as such.
 Widths differ from layer to layer, so that an unchained or reversed pass meets a shape the probe
@@ -21,25 +21,34 @@ TOPIC = "nn"
 
 
 def _network(r, widths, B):
-    """Weights, shifts and inputs of a probe network with the given widths."""
-    Ws = [r.normal(size=(a, b)) / np.sqrt(a) for a, b in zip(widths[:-1], widths[1:])]
-    shifts = list(r.uniform(0.5, 1.5, size=len(Ws)))
+    """Scales, shifts and inputs of a probe network with the given widths."""
+    n = len(widths) - 1
+    scales = list(r.uniform(0.5, 2.0, size=n) * r.choice([-1.0, 1.0], size=n))
+    shifts = list(r.uniform(0.5, 1.5, size=n))
     x = r.normal(size=(B, widths[0]))
     dout = r.normal(size=(B, widths[-1])) / B
-    return Ws, shifts, x, dout
+    return (widths, scales, shifts), x, dout
 
 
-def _expected(Ws, shifts, x, dout, train):
-    """Output, inputs of every layer, gradients w.r.t. every layer's input (last first), dWs."""
+def _layer(a, fan_out, scale, shift, train):
+    return scale * a[:, np.arange(fan_out) % a.shape[1]] + (shift if train else 0.0)
+
+
+def _expected(net, x, dout, train):
+    """Output, inputs of every layer, gradients w.r.t. every layer's input (last first), dscales."""
+    widths, scales, shifts = net
     acts = [x]
-    for W, s in zip(Ws, shifts):
-        acts.append(acts[-1] @ W + (s if train else 0.0))
-    g, gs, dWs = dout, [], [None] * len(Ws)
-    for k in reversed(range(len(Ws))):
-        dWs[k] = acts[k].T @ g
-        g = g @ Ws[k].T
+    for fo, c, s in zip(widths[1:], scales, shifts):
+        acts.append(_layer(acts[-1], fo, c, s, train))
+    g, gs, dscales = dout, [], [None] * len(scales)
+    for k in reversed(range(len(scales))):
+        idx = np.arange(widths[k + 1]) % widths[k]
+        dscales[k] = np.array([np.sum(g * acts[k][:, idx])])
+        dx = np.zeros_like(acts[k])
+        np.add.at(dx, (slice(None), idx), scales[k] * g)
+        g = dx
         gs.append(g)
-    return {"out": acts[-1], "acts": acts, "gs": gs, "dx": g, "dWs": dWs}
+    return {"out": acts[-1], "acts": acts, "gs": gs, "dx": g, "dscales": dscales}
 
 
 def _log_text(log, limit=8):
@@ -49,44 +58,49 @@ def _log_text(log, limit=8):
     return "[" + "; ".join(items) + (" ..." if len(log) > limit else "") + "]"
 
 
-def _probes(p, Ws, shifts):
-    first = p.call("nn.Probe", Ws[0], shift=shifts[0], name="L0", label="Probe(W0)")
-    log = p.getattr(first, "log")
-    probes = [first] + [p.call("nn.Probe", W, shift=s, name=f"L{k}", log=log, label=f"Probe(W{k})")
-                        for k, (W, s) in enumerate(zip(Ws[1:], shifts[1:]), start=1)]
+def _probes(p, net):
+    widths, scales, shifts = net
+    log = None
+    probes = []
+    for k, (fi, fo, c, s) in enumerate(zip(widths[:-1], widths[1:], scales, shifts)):
+        kw = {} if log is None else {"log": log}
+        probes.append(p.call("nn.Probe", fi, fo, scale=c, shift=s, name=f"L{k}", label=f"Probe({fi}, {fo})", **kw))
+        if log is None:
+            log = p.getattr(probes[0], "log")
     return probes, log
 
 
 def _probe_intact(ctx):
     """The provided Probe, alone, does what its docstring says (else the check cannot see anything)."""
     r = np.random.default_rng(0)
-    W, x, dout = r.normal(size=(3, 2)), r.normal(size=(4, 3)), r.normal(size=(4, 2))
+    x, dout = r.normal(size=(4, 3)), r.normal(size=(4, 5))
+    want = _expected(([3, 5], [1.5], [0.5]), x, dout, False)
     p = ctx.program()
-    probe = p.call("nn.Probe", W, shift=0.5, name="P", label="Probe(W)")
+    probe = p.call("nn.Probe", 3, 5, scale=1.5, shift=0.5, name="P", label="Probe(3, 5)")
     out = p.emit(p.method(probe, "forward", x, False, label="Probe.forward(x, False)"))
     dx = p.emit(p.method(probe, "backward", dout, label="Probe.backward(dout)"))
-    dW = p.emit(p.getattr(probe, "dW"))
+    dscale = p.emit(p.getattr(probe, "dscale"))
     log = p.emit(p.getattr(probe, "log"))
     try:
         v = ctx.run(p, "the provided test double nn.Probe")
     except StudentError as e:
         raise Fail(f"the provided class nn.Probe does not work ({e}): restore it from the release "
                    "(notebooks/nntricks/nn.py); the checks of Sequential build networks of probes.") from None
-    ok = (mismatch(v[out], x @ W) is None and mismatch(v[dx], dout @ W.T) is None
-          and mismatch(v[dW], x.T @ dout) is None and v[log] == [("forward", "P", False), ("backward", "P")])
+    ok = (mismatch(v[out], want["out"]) is None and mismatch(v[dx], want["dx"]) is None
+          and mismatch(v[dscale], want["dscales"][0]) is None and v[log] == [("forward", "P", False), ("backward", "P")])
     if not ok:
         raise Fail("the provided class nn.Probe was changed: restore it from the release "
                    "(notebooks/nntricks/nn.py); the checks of Sequential build networks of probes.")
 
 
-def _run(ctx, Ws, shifts, x, dout, train=None, backward=1):
+def _run(ctx, net, x, dout, train=None, backward=1):
     """``Sequential(*probes)``: forward(x[, train]), then ``backward`` calls of backward(dout).
 
-    Returns a dict: values (see :func:`_split`), dWs (after the last backward), log, x_after,
+    Returns a dict: values (see :func:`_split`), dscales (after the last backward), log, x_after,
     dout_after; an exception the student's code raised is caught (the log still tells)."""
     _probe_intact(ctx)
     p = ctx.program()
-    probes, log = _probes(p, Ws, shifts)
+    probes, log = _probes(p, net)
     net = p.call("nn.Sequential", *probes, label=f"Sequential({len(probes)} probes)")
     xr, dr = p.array(x), p.array(dout)
     args = () if train is None else (train,)
@@ -95,7 +109,7 @@ def _run(ctx, Ws, shifts, x, dout, train=None, backward=1):
     for _ in range(backward):
         p.emit(p.method(net, "backward", dr, catch=True, label="Sequential.backward(dout)"))
     for q in probes:
-        p.emit(p.getattr(q, "dW"))
+        p.emit(p.getattr(q, "dscale"))
     p.emit(log)
     p.emit(xr)
     p.emit(dr)
@@ -103,7 +117,7 @@ def _run(ctx, Ws, shifts, x, dout, train=None, backward=1):
     for v, what in ((values[0], f"Sequential.{call}"), (values[2] if backward else None, "Sequential.backward(dout)")):
         if isinstance(v, Raised) and v.is_a("NotImplementedError"):
             raise StudentError(f"{what}: not implemented yet (NotImplementedError: {v.msg[:200]})")
-    return {"values": values, "log": values[-3], "dWs": values[-3 - len(Ws):-3], "x_after": values[-2],
+    return {"values": values, "log": values[-3], "dscales": values[-3 - len(probes):-3], "x_after": values[-2],
             "dout_after": values[-1]}
 
 
@@ -166,16 +180,17 @@ def sequential_forward(ctx):
     in order, each on the previous output, with the call's train; the last output returned."""
     r = ctx.rng()
     for widths, B in (([4, 3, 5, 2], 6), ([2, 6, 3, 4], 1)):
-        Ws, shifts, x, dout = _network(r, widths, B)
+        net, x, dout = _network(r, widths, B)
+        n = len(widths) - 1
         for train in (None, False, True):
             flag = True if train is None else train
-            want = _expected(Ws, shifts, x, dout, flag)
-            res = _run(ctx, Ws, shifts, x, dout, train=train, backward=0)
+            want = _expected(net, x, dout, flag)
+            res = _run(ctx, net, x, dout, train=train, backward=0)
             got, _ = _split(res, 0)
             call = "forward(x)" if train is None else f"forward(x, train={train})"
             label = f"Sequential of probes with widths {widths}, B = {B}: {call}"
-            seen = _diagnose_forward(res["log"], len(Ws), flag)
-            if seen is None and res["log"] != _forward_log(len(Ws), flag):
+            seen = _diagnose_forward(res["log"], n, flag)
+            if seen is None and res["log"] != _forward_log(n, flag):
                 seen = ("the layers were not called as a forward pass calls them",
                         f"the log of calls was {_log_text(res['log'])}: one forward per layer, in order.")
             if isinstance(got, Raised) or mismatch(got, want["out"]) is not None or seen:
@@ -215,31 +230,32 @@ def _diagnose_backward(log, n, got=None):
 @check("sequential_backward", 2, "Sequential.backward", uses=("Sequential.forward",))
 def sequential_backward(ctx):
     """After forward(x), backward(dout): every layer's backward once, last layer first, each given the
-    gradient w.r.t. its own output (the probes' dW), and the gradient w.r.t. the network's input returned."""
+    gradient w.r.t. its own output (the probes' dscale), and the gradient w.r.t. the network's input returned."""
     r = ctx.rng()
     for widths, B in (([4, 3, 5, 2], 6), ([3, 5, 5, 2, 4], 1)):
-        Ws, shifts, x, dout = _network(r, widths, B)
-        want = _expected(Ws, shifts, x, dout, True)
-        res = _run(ctx, Ws, shifts, x, dout)
+        net, x, dout = _network(r, widths, B)
+        n = len(widths) - 1
+        want = _expected(net, x, dout, True)
+        res = _run(ctx, net, x, dout)
         fwd, (got,) = _split(res, 1)
         label = f"Sequential of probes with widths {widths}, B = {B}: forward(x), then backward(dout)"
         if isinstance(fwd, Raised):
             raise Fail(f"{label}: forward raised {fwd.type}: {fwd.msg[:200]} (Exercise 1.8's forward first).")
         log = res["log"]
         bwd_log = [e for e in log if isinstance(e, tuple) and e[:1] == ("backward",)] if isinstance(log, list) else log
-        seen = _diagnose_backward(log, len(Ws), got)
+        seen = _diagnose_backward(log, n, got)
         m = None
         if isinstance(got, Raised):
             m = f"it raised {got.type}: {got.msg[:200]}"
         else:
             m = mismatch(got, want["dx"], what="dx")
         if m is None:
-            for k, (dW, wdW) in enumerate(zip(res["dWs"], want["dWs"])):
-                m = mismatch(dW, wdW, what=f"the dW of layer L{k}")
+            for k, (dc, wdc) in enumerate(zip(res["dscales"], want["dscales"])):
+                m = mismatch(dc, wdc, what=f"the dscale of layer L{k}")
                 if m:
                     m += f" (the gradient that layer L{k}'s backward received was wrong)"
                     break
-        if m is None and bwd_log != _backward_log(len(Ws)):
+        if m is None and bwd_log != _backward_log(n):
             m = "dx is right, the calls are not"
         if m is None:
             _inputs_unchanged(res, x, dout)
@@ -267,15 +283,16 @@ def sequential_contract(ctx):
     one layer and deep stacks work, inputs are left alone."""
     r = ctx.rng()
     for widths, B in (([3, 2], 4), ([2, 3, 4, 3, 2, 3, 4, 2], 3)):
-        Ws, shifts, x, dout = _network(r, widths, B)
-        want = _expected(Ws, shifts, x, dout, True)
-        res = _run(ctx, Ws, shifts, x, dout, backward=2)
+        net, x, dout = _network(r, widths, B)
+        n = len(widths) - 1
+        want = _expected(net, x, dout, True)
+        res = _run(ctx, net, x, dout, backward=2)
         fwd, (first, second) = _split(res, 2)
-        label = f"Sequential of {len(Ws)} probe(s), B = {B}"
+        label = f"Sequential of {n} probe(s), B = {B}"
         for what, got in (("forward(x)", fwd), ("backward(dout)", first), ("a second backward(dout)", second)):
             if isinstance(got, Raised):
-                seen = (_diagnose_forward(res["log"], len(Ws), True) if got is fwd
-                        else _diagnose_backward(res["log"], len(Ws), got))
+                seen = (_diagnose_forward(res["log"], n, True) if got is fwd
+                        else _diagnose_backward(res["log"], n, got))
                 raise Fail(f"{label}: {what} raised {got.type}: {got.msg[:200]}. Calls the layers received: "
                            f"{_log_text(res['log'])}." + (f"\nLikely mistake: {seen[0]}. Hint: {seen[1]}" if seen else ""))
         m = mismatch(fwd, want["out"], what="the output") or mismatch(first, want["dx"], what="dx")

@@ -2,8 +2,8 @@
 
 The model, the loss and the optimizer are the package's provided test doubles (``nn.Probe``,
 ``nn.ProbeLoss``, ``nn.ProbeOptimizer``), which log their calls into one shared list: the model is
-``x @ W`` plus a shift in training mode only, the loss is L2, the optimizer is gradient descent that
-keeps a copy of every list of gradients it is given. Two calls of the student's ``train_step`` run
+``scale * x[:, idx]`` plus a shift in training mode only (one parameter, ``scale``), the loss is
+quartic, the optimizer is gradient descent that keeps a copy of every list of gradients it is given. Two calls of the student's ``train_step`` run
 on two minibatches; the returned losses, the weights after each call, the gradients the optimizer
 saw and the log are compared with the same computation done here in numpy. Only behaviour is
 judged: any order of the calls that gives these results is right.
@@ -18,35 +18,39 @@ LR = 0.1
 
 
 def _data(r, B, D=3, K=2):
-    W = r.normal(size=(D, K))
+    scale = r.uniform(0.5, 1.5)
     batches = [(r.normal(size=(B, D)), r.normal(size=(B, K))) for _ in range(2)]
-    return W, r.uniform(0.5, 1.5), batches
+    return scale, r.uniform(0.5, 1.5), batches
 
 
-def _l2(z, d):
-    return 0.5 * float(np.sum((z - d) ** 2)) / len(z)
+def _out(scale, shift, x, K=2):
+    return scale * x[:, np.arange(K) % x.shape[1]] + shift
 
 
-def _expected(W, shift, batches):
-    """Per call: loss before the step, loss after it, the gradient, the weights after; and
-    the losses of an inference-mode forward."""
+def _loss(z, d):
+    return float(np.sum((z - d) ** 4)) / (4 * len(z))
+
+
+def _expected(scale, shift, batches):
+    """Per call: loss before the step, loss after it, the gradient, the parameter after; and
+    the loss of an inference-mode forward."""
     out = []
     for x, d in batches:
-        z = x @ W + shift
-        g = x.T @ ((z - d) / len(x))
-        W_new = W - LR * g
-        out.append({"loss": _l2(z, d), "loss_after": _l2(x @ W_new + shift, d), "loss_eval": _l2(x @ W, d),
-                    "grad": g, "W": W_new, "W_before": W})
-        W = W_new
+        z = _out(scale, shift, x)
+        g = np.array([np.sum((z - d) ** 3 / len(x) * x[:, np.arange(2) % x.shape[1]])])
+        new = scale - LR * g[0]
+        out.append({"loss": _loss(z, d), "loss_after": _loss(_out(new, shift, x), d),
+                    "loss_eval": _loss(_out(scale, 0.0, x), d), "grad": g, "W": np.array([new])})
+        scale = new
     return out
 
 
 def _session(ctx, B):
     """Two train_step calls on doubles in the worker; the decoded results."""
     r = ctx.rng(B)
-    W, shift, batches = _data(r, B)
+    scale, shift, batches = _data(r, B)
     p = ctx.program()
-    model = p.call("nn.Probe", W, shift=shift, name="model", label="a model")
+    model = p.call("nn.Probe", 3, 2, scale=scale, shift=shift, name="model", label="a model")
     log = p.getattr(model, "log")
     loss = p.call("nn.ProbeLoss", log=log, label="a loss")
     pair = (p.getattr(loss, "value"), p.getattr(loss, "grad"))
@@ -56,7 +60,7 @@ def _session(ctx, B):
         xr, dr = p.array(x), p.array(d)
         p.emit(p.call("train.train_step", model, xr, dr, pair, opt, catch=True,
                       label="train_step(model, x, d, loss, optimizer)"))
-        p.emit(p.getattr(model, "W"))
+        p.emit(p.getattr(model, "scale"))
         refs.append((xr, dr))
     p.emit(p.getattr(opt, "seen"))
     p.emit(log)
@@ -71,8 +75,8 @@ def _session(ctx, B):
         status, value, W_after = v[3 * k], v[3 * k + 1], v[3 * k + 2]
         calls.append({"value": status if isinstance(status, Raised) else value, "W": W_after})
     rest = v[6:]
-    return {"W0": W, "shift": shift, "batches": batches, "calls": calls, "seen": rest[0], "log": rest[1],
-            "after": [(rest[2], rest[3]), (rest[4], rest[5])], "want": _expected(W, shift, batches)}
+    return {"shift": shift, "batches": batches, "calls": calls, "seen": rest[0], "log": rest[1],
+            "after": [(rest[2], rest[3]), (rest[4], rest[5])], "want": _expected(scale, shift, batches)}
 
 
 def _log_text(log, limit=12):
@@ -145,7 +149,7 @@ def train_step_update(ctx):
                     text += ("\nLikely mistake: the loss given to backward instead of its gradient. Hint: backward "
                              "takes the gradient of the loss w.r.t. the model's output (loss[1]), an array.")
                 raise Fail(text)
-            m = mismatch(call["W"], want["W"], what="the weights after the call")
+            m = mismatch(call["W"], want["W"], what="the model's parameter after the call")
             if m is None:
                 continue
             text = f"{label}: {m}. Calls the model, the loss and the optimizer received: {_log_text(s['log'])}."

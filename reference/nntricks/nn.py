@@ -311,20 +311,24 @@ def mlp(sizes, activation=ReLU, init=None, batchnorm=False, dropout=None, rng=No
 
 
 class Probe(Module):
-    """A layer that records its calls: ``x @ W``, plus ``shift`` in training mode only.
+    """A layer that records its calls: ``scale * x[:, idx] + shift``, the shift in training mode only.
 
     Args:
-        W: weights, shape (D_in, D_out). shift: added to the output when ``train`` is true.
+        fan_in, fan_out: widths; output column ``j`` is input column ``j % fan_in``, times ``scale``.
+        scale: the initial value of the layer's one parameter, ``self.scale``, an array of shape (1,).
+        shift: added to the output when ``train`` is true.
         name: its name in the log. log: the list that records the calls (share one list
             between probes to see the order of all calls); a new list by default.
 
     ``forward`` logs ``("forward", name, train)``, ``backward`` logs ``("backward", name)``
-    (before doing anything else, so the log also shows calls that then fail) and stores ``dW``.
+    (before doing anything else, so the log also shows calls that then fail), checks the
+    shape it is given, stores ``dscale`` and returns the gradient w.r.t. its input.
     """
 
-    def __init__(self, W, shift=0.0, name="probe", log=None):
-        self.W = np.array(W, dtype=float)
-        self.dW = np.zeros_like(self.W)
+    def __init__(self, fan_in, fan_out, scale=1.0, shift=0.0, name="probe", log=None):
+        self.idx = np.arange(fan_out) % fan_in
+        self.fan_in, self.fan_out = fan_in, fan_out
+        self.scale, self.dscale = np.array([scale], dtype=float), np.zeros(1)
         self.shift, self.name = float(shift), name
         self.log = [] if log is None else log
         self.x = None
@@ -332,34 +336,36 @@ class Probe(Module):
     def forward(self, x, train=True):
         self.log.append(("forward", self.name, train))
         x = np.array(x, dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
-            raise ValueError(f"Probe {self.name!r}: forward got x of shape {x.shape}, it takes (B, {self.W.shape[0]})")
+        if x.ndim != 2 or x.shape[1] != self.fan_in:
+            raise ValueError(f"Probe {self.name!r}: forward got x of shape {x.shape}, it takes (B, {self.fan_in})")
         self.x = x
-        return self.x @ self.W + (self.shift if train else 0.0)
+        return self.scale[0] * x[:, self.idx] + (self.shift if train else 0.0)
 
     def backward(self, dout):
         self.log.append(("backward", self.name))
         if self.x is None:
             raise RuntimeError(f"Probe {self.name!r}: backward before any forward")
         dout = np.asarray(dout, dtype=float)
-        if dout.shape != (len(self.x), self.W.shape[1]):
+        if dout.shape != (len(self.x), self.fan_out):
             raise ValueError(f"Probe {self.name!r}: backward got dout of shape {dout.shape}, "
-                             f"its output has the shape {(len(self.x), self.W.shape[1])}")
-        self.dW = self.x.T @ dout
-        return dout @ self.W.T
+                             f"its output has the shape {(len(self.x), self.fan_out)}")
+        self.dscale = np.array([np.sum(dout * self.x[:, self.idx])])
+        dx = np.zeros_like(self.x)
+        np.add.at(dx, (slice(None), self.idx), self.scale[0] * dout)
+        return dx
 
     def params(self):
-        return [self.W]
+        return [self.scale]
 
     def grads(self):
-        return [self.dW]
+        return [self.dscale]
 
 
 class ProbeLoss:
-    """A loss pair that records its calls: ``(loss.value, loss.grad)``, the L2 divergence.
+    """A loss pair that records its calls: ``(loss.value, loss.grad)``, a quartic divergence.
 
-    ``value(z, d)`` logs ``("loss",)`` and returns ``1/2 sum((z - d)**2) / B``;
-    ``grad(z, d)`` logs ``("loss_grad",)`` and returns ``(z - d) / B``.
+    ``value(z, d)`` logs ``("loss",)`` and returns ``sum((z - d)**4) / (4 B)``, a float;
+    ``grad(z, d)`` logs ``("loss_grad",)`` and returns its gradient w.r.t. ``z``, ``(z - d)**3 / B``.
     """
 
     def __init__(self, log=None):
@@ -367,11 +373,11 @@ class ProbeLoss:
 
     def value(self, z, d):
         self.log.append(("loss",))
-        return 0.5 * float(np.sum((np.asarray(z) - d) ** 2)) / len(z)
+        return float(np.sum((np.asarray(z, dtype=float) - d) ** 4)) / (4 * len(z))
 
     def grad(self, z, d):
         self.log.append(("loss_grad",))
-        return (np.asarray(z, dtype=float) - d) / len(z)
+        return (np.asarray(z, dtype=float) - d) ** 3 / len(z)
 
 
 class ProbeOptimizer:
