@@ -6,7 +6,8 @@ and runs its cells in order. On reaching the heading of exercise k
 file changes on disk; the notebook's ``%autoreload 2`` picks it up), and on
 reaching a solution cell of the notebook itself (an nbgrader ``solution`` code
 cell, e.g. ``error_signal_gap``) they fill it in. Optional exercises stay
-undone. Every cell must run without an error (issue 7, item 1).
+undone. Every cell must run without an error (issue 7, item 1), and no graded cell may write to
+stderr (nbgrader gives such a cell 0 even when its asserts pass; issue 14, item 6).
 
 Conventions read from the notebooks:
 - a package exercise is asked by a markdown heading line ``## Exercise N.M: title``; it is
@@ -168,6 +169,12 @@ def walk(path, tmp, all_done=False):
                 state = "all exercises done" if all_done else f"exercises done: {', '.join(sorted(done, key=_key)) or 'none'}"
                 raise JourneyError(f"{path.name}, cell {i} ({_first_line(cell.source)!r}), {state}:\n"
                                    f"{e.ename}: {e.evalue}") from None
+            if meta.get("grade"):
+                err = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                              if o.get("output_type") == "stream" and o.get("name") == "stderr")
+                if err:
+                    raise JourneyError(f"{path.name}, graded cell {meta.get('grade_id')!r} wrote to stderr "
+                                       f"(nbgrader would give it 0):\n{err[:500]}")
     return time.perf_counter() - start
 
 

@@ -79,3 +79,14 @@ def test_an_exercise_is_done_when_its_heading_is_reached(tmp_path):
     journey.walk(path, tmp_path / "run")
     with pytest.raises(journey.JourneyError, match="done too early"):
         journey.walk(path, tmp_path / "run_all", all_done=True)
+
+
+def test_a_graded_cell_writing_to_stderr_fails_the_journey(tmp_path):
+    src = nbformat.read(journey.NOTEBOOKS / "00_start_here.ipynb", as_version=4)
+    src.cells.append(nbformat.v4.new_code_cell("import sys\nprint('warned', file=sys.stderr)",
+                                               metadata={"nbgrader": {"grade": True, "grade_id": "noisy", "points": 1}}))
+    path = tmp_path / "src" / "00_start_here.ipynb"
+    path.parent.mkdir()
+    nbformat.write(src, path)
+    with pytest.raises(journey.JourneyError, match="graded cell 'noisy' wrote to stderr"):
+        journey.walk(path, tmp_path / "run")
