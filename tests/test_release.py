@@ -88,6 +88,11 @@ def _stub_calls(nn):
         "divergences.log_softmax": lambda: nn.divergences.log_softmax(y),
         "divergences.softmax_cross_entropy": lambda: nn.divergences.softmax_cross_entropy(y, d),
         "divergences.softmax_cross_entropy_grad": lambda: nn.divergences.softmax_cross_entropy_grad(y, d),
+        "divergences.error_signal_gap": lambda: nn.divergences.error_signal_gap(np.positive, nn.divergences.l2, y, d),
+        "nn.Sequential.forward": lambda: nn.nn.Sequential(nn.nn.Tanh()).forward(y),
+        "nn.Sequential.backward": lambda: nn.nn.Sequential().backward(d),
+        "train.train_step": lambda: nn.train.train_step(nn.nn.Sequential(nn.nn.Tanh()), y, d,
+                                                        (nn.divergences.l2, nn.divergences.l2_grad), nn.optim.SGD([])),
         "nn.Linear.forward": lambda: nn.nn.Linear(3, 2, rng=rng).forward(y),
         "nn.Linear.backward": lambda: nn.nn.Linear(3, 2, rng=rng).backward(d[:, :2]),
         "nn.Sigmoid.forward": lambda: nn.nn.Sigmoid().forward(y),
@@ -186,14 +191,14 @@ def test_stub_keeps_signature_docstring_and_return():
     stub = release.stub_module(src, "divergences")
     assert 'def l2(y, d):' in stub and "return float(loss)" in stub
     assert "0.5 * np.sum((y - d) ** 2) / B" not in stub
-    assert stub.count("raise NotImplementedError(") == 10
+    assert stub.count("raise NotImplementedError(") == 11
 
 
 def test_keep_leaves_chosen_exercises_solved():
     src = inspect.getsource(__import__("nntricks").divergences)
     stub = release.stub_module(src, "divergences", keep={"1.1"})
     assert "loss = 0.5 * np.sum((y - d) ** 2) / B" in stub and "BEGIN SOLUTION" not in stub
-    assert stub.count("raise NotImplementedError(") == 8  # 1.2 to 1.5 stay stubs
+    assert stub.count("raise NotImplementedError(") == 9  # 1.2 to 1.5 stay stubs
     assert release.stub_module(src, "divergences", keep=()) == release.stub_module(src, "divergences")
     full = release.build_stubs(keep={ex.number for ex in EXERCISES.values()})
     assert not any("NotImplementedError('Exercise" in text for text in full.values())
