@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "book"))
 
 from autograder.exercises import EXERCISES  # noqa: E402
-from transform import BookError, chapter, exercise_solutions, hidden_keys, nbgrader  # noqa: E402
+from transform import (SOLUTION_BEGIN, SOLUTION_END, BookError, chapter, exercise_solutions,  # noqa: E402
+                       hidden_keys, nbgrader)
 
 BOOK = ROOT / "book"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(BOOK / "templates"),
@@ -125,7 +126,23 @@ def module_parts(source, module):
         part["end"] = following["start"] - 1
         while part["end"] > part["start"] and not lines[part["end"] - 1].strip():
             part["end"] -= 1
+        part["segments"] = segments(lines, part["start"], part["end"])
     return [p for p in parts if p["end"] >= p["start"] and any(l.strip() for l in lines[p["start"] - 1:p["end"]])]
+
+
+def segments(lines, start, end):
+    """Lines ``start``..``end`` (1-based) of a module cut at its solution markers, which are left
+    out: [{"solution": bool, "start": first line number, "code": text}]; the solutions get folded."""
+    inside = sum(l.strip() == SOLUTION_BEGIN for l in lines[:start - 1]) > sum(
+        l.strip() == SOLUTION_END for l in lines[:start - 1])
+    found = [{"solution": inside, "start": start, "code": []}]
+    for number in range(start, end + 1):
+        marker = lines[number - 1].strip()
+        if marker in (SOLUTION_BEGIN, SOLUTION_END):
+            found.append({"solution": marker == SOLUTION_BEGIN, "start": number + 1, "code": []})
+        else:
+            found[-1]["code"].append(lines[number - 1])
+    return [{**seg, "code": "\n".join(seg["code"]).strip("\n")} for seg in found if "".join(seg["code"]).strip()]
 
 
 def reference_pages(out, anchors):

@@ -1,0 +1,216 @@
+"""The book without a browser: the transform of a notebook into a chapter, the sources' maths,
+the generated pages' content (exercise table, module pages), the downloads and the Pages
+workflow. The browser tests are in tests/test_book.py; the fixtures in tests/bookbrowser.py.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bookbrowser import ROOT, chapters, site, transform  # noqa: F401 (site: a fixture)
+
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+# `$...$` on a line: inline maths of a markdown cell
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$")
+
+
+def math_splitting_table_cells(markdown):
+    """The inline maths of markdown table rows that hold a `|` (or `\\|`): the table parser cuts
+    the cell there (`\\|` included: it becomes a plain `|`), so the formula breaks or changes."""
+    found = []
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("|"):
+            found += [m.group(0) for m in INLINE_MATH.finditer(line) if "|" in m.group(1)]
+    return found
+
+
+def test_a_bar_in_the_maths_of_a_table_is_found():
+    assert math_splitting_table_cells("| f | the float $\\lambda \\sum |W_k|$ |") != []
+    assert math_splitting_table_cells("| f | $\\frac{\\lambda}{2}\\sum_k \\|W_k\\|_F^2$ |") != []
+    assert math_splitting_table_cells("| f | $\\lambda \\sum \\lvert W_k \\rvert$ |\nOut of a table: $|x|$.") == []
+
+
+def test_no_formula_of_a_table_is_cut_by_a_bar():
+    """Every markdown table of the notebooks and of the book's templates: `\\vert`, `\\lvert`,
+    `\\rVert` instead of `|` and `\\|` in its maths."""
+    problems = []
+    for name in chapters():
+        nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                problems += [f"solutions/{name}.ipynb, cell {index}: {m}" for m in math_splitting_table_cells(cell.source)]
+    for template in sorted((ROOT / "book" / "templates").glob("*.j2")):
+        problems += [f"{template.relative_to(ROOT)}: {m}" for m in math_splitting_table_cells(template.read_text())]
+    assert not problems, "a `|` in the maths of a table cell (use \\vert, \\lvert ... \\rvert):\n" + "\n".join(problems)
+
+
+def test_the_site_loads_nothing_from_other_hosts(site):
+    """No script, stylesheet, font or image from a URL: the site works with no network."""
+    remote = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    css_remote = re.compile(r"""url\(\s*["']?(?:https?:)?//|@import\s+(?:url\()?\s*["']?(?:https?:)?//""", re.I)
+    found = [f"{p.relative_to(site)}: {m.group(0)}" for p in site.rglob("*.html")
+             for m in remote.finditer(p.read_text(encoding="utf-8"))]
+    found += [f"{p.relative_to(site)}: {m.group(0)}" for p in site.rglob("*.css")
+              for m in css_remote.finditer(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not found, "remote resources:\n" + "\n".join(found[:20])
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is not served from the site"
+
+
+def test_the_exercise_table_matches_the_grading(site):
+    """Every exercise of autograder/exercises.py and every graded cell, with its points."""
+    from autograder.exercises import EXERCISES
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((site / "exercises.html").read_text(encoding="utf-8"), "html.parser")
+    text = soup.get_text(" ")
+    for number in {ex.number for ex in EXERCISES.values()}:
+        assert re.search(rf"\b{re.escape(number)}\b", text), f"exercise {number} is missing from the table"
+    grand = 0
+    for name in chapters():
+        nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+        points = [c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")]
+        grand += sum(points)
+        heading = soup.select_one(f'section h2 a[href="{name}.html"]')
+        if not points:
+            assert heading is None, f"{name} has no graded cell but a section in the table"
+            continue
+        assert heading is not None, f"{name}: no section in the exercise table"
+        rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+                for tr in heading.find_parent("section").select("table tbody tr")]
+        assert [int(r[2]) for r in rows[:-1]] == points, f"{name}: the table's points differ from nbgrader's"
+        assert rows[-1][0] == "total" and int(rows[-1][2]) == sum(points), f"{name}: total should be {sum(points)}"
+    assert f"All chapters: {grand} points" in text
+
+
+def test_each_reference_page_shows_its_whole_module_with_its_solutions_folded(site):
+    """The module pages, cut at each public function, still show every line of the module but
+    the solution markers; every solution region, and nothing else, is inside a folded
+    "Show solution" block; a page with solutions says so before any code."""
+    from bs4 import BeautifulSoup
+
+    def nonblank(lines):
+        return [line.rstrip() for line in lines if line.strip()]
+
+    modules = sorted(p for p in (ROOT / "reference" / "nntricks").glob("*.py") if p.stem != "__init__")
+    for module in modules:
+        page = site / "reference" / f"{module.stem}.html"
+        assert page.is_file(), f"no page for nntricks.{module.stem}"
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for number in soup.select("article pre span.linenos"):
+            number.decompose()
+        lines = module.read_text().splitlines()
+        markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+        shown = nonblank(line for pre in soup.select("article pre") for line in pre.get_text().splitlines())
+        assert shown == nonblank(l for l in lines if l.strip() not in markers), f"{page.name} differs from {module}"
+        folded = nonblank(line for details in soup.select("article details.nnt-solution")
+                          for pre in details.select("pre") for line in pre.get_text().splitlines())
+        inside, want = False, []
+        for line in lines:
+            inside = {markers[0]: True, markers[1]: False}.get(line.strip(), inside)
+            if inside and line.strip() not in markers:
+                want.append(line)
+        assert folded == nonblank(want), f"{page.name}: the folded blocks are not exactly the solution regions"
+        for details in soup.select("article details.nnt-solution"):
+            assert details.get("open") is None and "Show solution" in details.summary.get_text()
+        if want:
+            first = soup.select_one("article .admonition, article pre")
+            assert first.name != "pre" and "solutions" in first.get_text(), f"{page.name}: no warning before the code"
+
+
+def test_the_home_page_offers_the_student_workspace(site):
+    """The download on the home page is the committed student workspace, without solutions."""
+    import zipfile
+
+    link = re.search(r'href="(_downloads/[^"]+\.zip)"', (site / "index.html").read_text(encoding="utf-8"))
+    assert link, "the home page has no download of the exercises"
+    with zipfile.ZipFile(site / link.group(1)) as archive:
+        files = {name.removeprefix("nntricks-course/"): archive.read(name) for name in archive.namelist()}
+    want = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "notebooks").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    want["requirements.txt"] = (ROOT / "requirements.txt").read_bytes()
+    assert files == want, "the zip differs from notebooks/ + requirements.txt"
+    for name in chapters():
+        assert f"notebooks/{name}.ipynb" in files
+    for name, data in files.items():
+        for marker in (b"BEGIN SOLUTION", b"BEGIN HIDDEN TESTS"):
+            assert marker not in data, f"{name} in the download contains {marker.decode()}"
+
+
+def test_chapters_strip_hidden_tests_and_fold_solutions():
+    """The transform on a small notebook: what a reader must never see, and what is folded."""
+    BookError, chapter, strip_hidden_tests = (getattr(transform(), n) for n in ("BookError", "chapter",
+                                                                                 "strip_hidden_tests"))
+
+    test_cell = {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "points": 2}}, "execution_count": 1,
+                 "source": "assert f(1) == 2\nprint('ok')\n### BEGIN HIDDEN TESTS\nimport autograder.cell\n"
+                           "autograder.cell.hidden(['divergences.l2'], 2)\n### END HIDDEN TESTS\n",
+                 "outputs": [{"output_type": "stream", "name": "stdout", "text": "ok\nHidden checks of x: 3/3 passed\n"},
+                             {"output_type": "execute_result", "data": {"text/plain": "2.0"}, "metadata": {},
+                              "execution_count": 1}]}
+    answer = {"cell_type": "markdown", "metadata": {"nbgrader": {"grade": True, "solution": True, "points": 2}},
+              "source": "### BEGIN SOLUTION\nBecause $x^2 \\ge 0$.\n### END SOLUTION"}
+    code = {"cell_type": "code", "metadata": {"nbgrader": {"solution": True}}, "outputs": [], "execution_count": 2,
+            "source": "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"}
+    heading = {"cell_type": "markdown", "metadata": {}, "source": "## Exercise 1.1: The L2 divergence"}
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# 01 T"}, heading, test_cell, answer, code],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out, placed = chapter(nb, "01_t", {"1.1": ("The L2 divergence", "<details>REF</details>")}, ["divergences"])
+    sources = ["".join(c["source"]) for c in out["cells"]]
+    assert placed == {"1.1"}
+    assert "reference/divergences.md" in sources[1]  # the note under the title
+    test = next(c for c in out["cells"] if c.get("outputs") is not None and "assert f(1)" in c["source"])
+    assert test["source"] == "assert f(1) == 2\nprint('ok')"
+    assert test["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]
+    assert sources[sources.index(test["source"]) + 1] == "<details>REF</details>"  # after the test cell
+    folded = next(s for s in sources if "x^2" in s)
+    assert folded.startswith('<details class="nnt-solution">') and "BEGIN SOLUTION" not in folded
+    solution = out["cells"][-1]
+    assert {"hide-input", "nnt-solution"} <= set(solution["metadata"]["tags"])
+    assert "BEGIN SOLUTION" not in solution["source"] and "return 2 * x" in solution["source"]
+    assert nb["cells"][2]["source"].count("HIDDEN") == 2, "the input notebook was changed"
+    with pytest.raises(BookError, match="never closed"):
+        strip_hidden_tests("a\n### BEGIN HIDDEN TESTS\nb", "cell 3")
+
+
+def test_the_reference_solution_of_a_function_or_method():
+    function_source = transform().function_source
+    module = ('"""Doc."""\n\nclass A:\n    def step(self, g):\n        """Step.\n\n        More."""\n'
+              '        ### BEGIN SOLUTION\n        return g\n        ### END SOLUTION\n\n\ndef f(x):\n    """Only a docstring."""\n')
+    assert function_source(module, "A.step") == "def step(self, g):\n    return g"
+    assert function_source(module, "f") == 'def f(x):\n    """Only a docstring."""'
+    with pytest.raises(transform().BookError, match="no function A.missing"):
+        function_source(module, "A.missing")
+
+
+def test_hints_in_details_blocks_are_parsed_as_markdown():
+    open_details = transform().open_details
+
+    got = open_details("Text.\n<details>\n<summary> Hint </summary>Use $x^2$.</details>\nMore.")
+    assert got == "Text.\n<details>\n<summary>Hint</summary>\n\nUse $x^2$.\n\n</details>\nMore."
+    inline = "A <details><summary>Hint</summary>b</details> c"
+    assert open_details(inline) == inline  # mid-line: left as it is
+
+
+def test_the_pages_workflow_is_valid():
+    """The GitHub Pages workflow against GitHub's workflow schema (check-jsonschema's vendored
+    SchemaStore copy), and against actionlint (requirements.txt)."""
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    assert checker.exists(), "check-jsonschema is missing: run `make book-setup`"
+    proc = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{WORKFLOW.relative_to(ROOT)} is not a valid workflow:\n{proc.stdout}{proc.stderr}"
+    actionlint = shutil.which("actionlint", path=f"{Path(sys.executable).parent}") or shutil.which("actionlint")
+    assert actionlint, "actionlint is missing: it comes with requirements.txt (make setup)"
+    proc = subprocess.run([actionlint, str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"actionlint on {WORKFLOW.relative_to(ROOT)}:\n{proc.stdout}{proc.stderr}"
+    text = WORKFLOW.read_text()
+    for needed in ("make book", "actions/upload-pages-artifact", "path: build/book", "actions/deploy-pages",
+                   "pages: write", "id-token: write"):
+        assert needed in text, f"the workflow should contain {needed!r}"
