@@ -10,9 +10,11 @@ site needs no network.
 
 import argparse
 import ast
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import zipfile
@@ -187,6 +189,32 @@ def workspace_zip(path):
             archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
 
 
+def version():
+    """``git describe`` of the sources (the footer's version), or "unknown" outside a git clone."""
+    try:
+        run = subprocess.run(["git", "describe", "--tags", "--always", "--dirty"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "unknown"
+    return run.stdout.strip() if run.returncode == 0 and run.stdout.strip() else "unknown"
+
+
+def downloads_cell(name, solved, src):
+    """The chapter's downloads, under its title: the student notebook to work in, and apart the
+    solved one; both copied into the site."""
+    student = ROOT / "notebooks" / f"{name}.ipynb"
+    if not student.is_file():
+        raise SystemExit(f"no notebooks/{name}.ipynb for solutions/{name}.ipynb: run `python -m autograder release`")
+    for kind, path in (("student", student), ("solved", solved)):
+        (src / "_extra" / "downloads" / kind).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, src / "_extra" / "downloads" / kind / f"{name}.ipynb")
+    text = (f'**Work on this chapter:** <a href="downloads/student/{name}.ipynb" download>the exercise notebook, '
+            f"{name}.ipynb</a> (no solutions; it needs the package `nntricks/` of [the workspace](downloads/{WORKSPACE}), "
+            "or open it with the Binder or Colab button at the top, which fetches it for you). "
+            f'Solved and executed, for after: <a href="downloads/solved/{name}.ipynb" download>the solved notebook</a>.')
+    return {"cell_type": "markdown", "id": f"book-downloads-{name}"[:64], "metadata": {}, "source": text}
+
+
 def mathjax_dir():
     try:
         import mathjax  # the django-static-mathjax package: MathJax 3 as static files
@@ -204,6 +232,8 @@ def stage(src, solutions_dir=ROOT / "solutions"):
         shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy2(BOOK / "conf.py", src / "conf.py")
+    shutil.copy2(BOOK / "course.toml", src / "course.toml")
+    (src / "build.json").write_text(json.dumps({"version": version(), "date": time.strftime("%Y-%m-%d", time.gmtime())}))
     shutil.copytree(BOOK / "static", src / "_static")
     shutil.copytree(mathjax_dir(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("*.map"))
     references = {t: (ROOT / "reference" / "nntricks" / f"{t}.py").read_text()
@@ -213,6 +243,7 @@ def stage(src, solutions_dir=ROOT / "solutions"):
     for name, path in notebooks(solutions_dir):
         nb = nbformat.read(path, as_version=4)
         book_nb, done = chapter(nb, name, solutions, topics_of(name))
+        book_nb["cells"].insert(1, downloads_cell(name, path, src))
         placed |= done
         nbformat.write(nbformat.from_dict(book_nb), src / f"{name}.ipynb")
         chapters.append({"name": name, "title": title(nb, name), "nb": nb, "topics": topics_of(name)})

@@ -9,7 +9,8 @@ The book is built from copies of ``solutions/NN_*.ipynb``; nothing here writes t
   returned (the ``Hidden checks of ...`` lines and the cell's number result);
 * every solution is folded: a solution code cell (nbgrader ``solution: true``)
   gets myst-nb's ``hide-input`` tag, shown by a "Show solution" button; a written
-  answer's ``### BEGIN SOLUTION`` region becomes a ``<details>`` block;
+  answer's ``### BEGIN SOLUTION`` region becomes a ``<details>`` block; a cell of
+  hints (nothing but ``<details>`` blocks) that follows a solution moves before it;
 * after the test cell of each package exercise (``## Exercise N.M`` headings), a
   folded block shows the reference code of the exercise's functions, taken from
   ``reference/nntricks/<topic>.py`` by name, with a link to the module's page;
@@ -173,6 +174,25 @@ def exercise_solutions(exercises, reference_sources):
     return blocks
 
 
+def is_hints(source):
+    """Whether a markdown cell holds nothing but ``<details>`` blocks (its hints)."""
+    return bool(DETAILS.search(source)) and not DETAILS.sub("", source).strip()
+
+
+def _is_solution(cell):
+    return (SOLUTION_CLASS in cell.get("metadata", {}).get("tags", [])
+            or "".join(cell.get("source", "")).startswith(f'<details class="{SOLUTION_CLASS}">'))
+
+
+def _place_before_solutions(cells, hints):
+    """Append the hints cell ``hints``, but before the folded solutions that end ``cells``: a
+    reader meets the hints first and the solution last."""
+    at = len(cells)
+    while at and _is_solution(cells[at - 1]):
+        at -= 1
+    cells.insert(at, hints)
+
+
 def _markdown_cell(source):
     ident = "book-" + hashlib.sha1(source.encode()).hexdigest()[:12]  # stable across builds
     return {"cell_type": "markdown", "id": ident, "metadata": {}, "source": source}
@@ -207,7 +227,10 @@ def chapter(nb, name, solutions, topics):
                 placed.add(pending)
                 pending = None
             pending = next((n for n in headings if n in solutions and n not in placed), pending)
-        cells.append(cell)
+        if cell["cell_type"] == "markdown" and is_hints(source):
+            _place_before_solutions(cells, cell)
+        else:
+            cells.append(cell)
         if pending and cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
             cells.append(_markdown_cell(solutions[pending][1]))
             placed.add(pending)

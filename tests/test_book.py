@@ -170,6 +170,18 @@ def test_chapter_has_its_figures_and_folded_solutions(name, server, browser):
     shown = browser.execute_script("return document.querySelectorAll('article .cell_output img').length")
     assert shown == figures, f"{name}: {shown} figures in the chapter, {figures} in solutions/{name}.ipynb"
 
+    # within a section, no hint comes after a solution: the reader meets the hints first
+    late_hints = browser.execute_script("""
+        const late = []; let solved = false;
+        for (const e of document.querySelectorAll(
+                'article h1, article h2, article h3, article details, article .cell.tag_nnt-solution')) {
+            if (/^H[123]$/.test(e.tagName)) { solved = false; continue; }
+            const solution = e.matches('details.nnt-solution, .cell.tag_nnt-solution, .cell.tag_nnt-solution *');
+            if (solution) solved = true;
+            else if (e.tagName === 'DETAILS' && solved) late.push(e.querySelector('summary').textContent.trim());
+        }
+        return late;""")
+    assert not late_hints, f"{name}: hints after the solution of their section: {late_hints}"
     folded = browser.find_elements(By.CSS_SELECTOR, "details.nnt-solution, .cell.tag_nnt-solution details")
     cells = _solution_cells(name)
     code_cells = browser.find_elements(By.CSS_SELECTOR, ".cell.tag_nnt-solution")

@@ -179,6 +179,21 @@ def test_chapters_strip_hidden_tests_and_fold_solutions():
         strip_hidden_tests("a\n### BEGIN HIDDEN TESTS\nb", "cell 3")
 
 
+def test_hints_move_before_the_solution_they_follow():
+    chapter = transform().chapter
+    question = {"cell_type": "markdown", "metadata": {}, "source": "**Question.** Why?"}
+    answer = {"cell_type": "markdown", "metadata": {"nbgrader": {"grade": True, "solution": True, "points": 1}},
+              "source": "### BEGIN SOLUTION\nBecause.\n### END SOLUTION"}
+    hints = {"cell_type": "markdown", "metadata": {},
+             "source": "<details><summary>Hint 1</summary>\n\nA.\n</details>\n<details><summary>Hint 2</summary>B.</details>"}
+    prose = {"cell_type": "markdown", "metadata": {}, "source": "Text <details><summary>x</summary>y</details>."}
+    nb = {"cells": [question, answer, hints, prose], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out, _ = chapter(nb, "01_t", {}, [])
+    sources = ["".join(c["source"]) for c in out["cells"]]
+    assert sources[0] == question["source"] and "Hint 1" in sources[1] and "Hint 2" in sources[1]
+    assert sources[2].startswith('<details class="nnt-solution">') and sources[3] == prose["source"]
+
+
 def test_the_reference_solution_of_a_function_or_method():
     function_source = transform().function_source
     module = ('"""Doc."""\n\nclass A:\n    def step(self, g):\n        """Step.\n\n        More."""\n'
@@ -214,3 +229,47 @@ def test_the_pages_workflow_is_valid():
     for needed in ("make book", "actions/upload-pages-artifact", "path: build/book", "actions/deploy-pages",
                    "pages: write", "id-token: write"):
         assert needed in text, f"the workflow should contain {needed!r}"
+
+
+def test_each_chapter_offers_its_student_notebook_and_apart_the_solved_one(site):
+    """The chapter's download is the student notebook; the solved notebook is a separate link
+    that says so; the launch buttons (Binder, Colab) open the student notebook of the
+    repository set in book/course.toml; the header links the repository and its issues."""
+    import tomllib
+
+    from bs4 import BeautifulSoup
+
+    course = tomllib.loads((ROOT / "book" / "course.toml").read_text())
+    repo = course["repository"].removeprefix("https://github.com/")
+    for name in chapters():
+        soup = BeautifulSoup((site / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+        links = {a["href"]: a.get_text(" ", strip=True) for a in soup.select("a[href]")}
+        student, solved = f"downloads/student/{name}.ipynb", f"downloads/solved/{name}.ipynb"
+        assert "exercise notebook" in links.get(student, ""), f"{name}: no download of the student notebook"
+        assert "solved notebook" in links.get(solved, ""), f"{name}: no separate link to the solved notebook"
+        assert (site / student).read_bytes() == (ROOT / "notebooks" / f"{name}.ipynb").read_bytes()
+        assert (site / solved).read_bytes() == (ROOT / "solutions" / f"{name}.ipynb").read_bytes()
+        assert not any(h.endswith(f"_sources/{name}.ipynb") for h in links), f"{name}: the theme's solved download"
+        want = {f"https://mybinder.org/v2/gh/{repo}/{course['branch']}?urlpath=lab/tree/notebooks/{name}.ipynb",
+                f"https://colab.research.google.com/github/{repo}/blob/{course['branch']}/notebooks/{name}.ipynb",
+                course["repository"]}
+        assert want <= set(links), f"{name}: missing launch or repository links: {want - set(links)}"
+        assert any(h.startswith(course["repository"] + "/issues") for h in links), f"{name}: no issue link"
+
+
+def test_every_page_has_the_footer(site):
+    """Licence, version (git describe of the build) and build date on every page."""
+    import time
+    import tomllib
+
+    licence = tomllib.loads((ROOT / "book" / "course.toml").read_text())["licence"]
+    described = subprocess.run(["git", "describe", "--tags", "--always"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.strip()
+    for page in sorted(site.rglob("*.html")):
+        if page.relative_to(site).parts[0].startswith("_"):
+            continue
+        text = page.read_text(encoding="utf-8")
+        footer = re.search(r'<p class="nnt-footer">(.*?)</p>', text, re.S)
+        assert footer, f"{page.relative_to(site)}: no footer"
+        assert licence in footer.group(1) and described in footer.group(1), footer.group(1)
+        assert time.strftime("%Y-%m-%d", time.gmtime()) in footer.group(1), footer.group(1)
