@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "book"))
 
 from autograder.exercises import EXERCISES  # noqa: E402
+from links import LinkError, anchor_questions, link_mentions, targets  # noqa: E402
 from transform import (SOLUTION_BEGIN, SOLUTION_END, BookError, chapter, exercise_solutions,  # noqa: E402
                        hidden_keys, nbgrader)
 
@@ -215,14 +216,17 @@ def downloads_cell(name, solved, src):
     return {"cell_type": "markdown", "id": f"book-downloads-{name}"[:64], "metadata": {}, "source": text}
 
 
+MATHJAX_FONTS = "output/chtml/fonts/woff-v2"
+
+
 def mathjax_dir():
     try:
         import mathjax  # the django-static-mathjax package: MathJax 3 as static files
     except ImportError:
         raise SystemExit("MathJax is missing: run `make book-setup` (requirements-book.txt)") from None
     path = Path(mathjax.__path__[0]) / "static" / "mathjax" / "es5"
-    if not (path / "tex-chtml.js").exists():
-        raise SystemExit(f"no tex-chtml.js in {path}: reinstall requirements-book.txt")
+    if not (path / "tex-chtml.js").exists() or not (path / MATHJAX_FONTS).is_dir():
+        raise SystemExit(f"no tex-chtml.js or {MATHJAX_FONTS} in {path}: reinstall requirements-book.txt")
     return path
 
 
@@ -235,14 +239,23 @@ def stage(src, solutions_dir=ROOT / "solutions"):
     shutil.copy2(BOOK / "course.toml", src / "course.toml")
     (src / "build.json").write_text(json.dumps({"version": version(), "date": time.strftime("%Y-%m-%d", time.gmtime())}))
     shutil.copytree(BOOK / "static", src / "_static")
-    shutil.copytree(mathjax_dir(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("*.map"))
+    # only the MathJax files the pages load: the combined TeX-to-CHTML component and its fonts
+    mathjax = mathjax_dir()
+    (src / "_static" / "mathjax").mkdir()
+    shutil.copy2(mathjax / "tex-chtml.js", src / "_static" / "mathjax" / "tex-chtml.js")
+    shutil.copytree(mathjax / MATHJAX_FONTS, src / "_static" / "mathjax" / MATHJAX_FONTS)
     references = {t: (ROOT / "reference" / "nntricks" / f"{t}.py").read_text()
                   for t in dict.fromkeys(k.split(".", 1)[0] for k in EXERCISES)}
     solutions = exercise_solutions(EXERCISES, references)
     chapters, placed = [], set()
-    for name, path in notebooks(solutions_dir):
-        nb = nbformat.read(path, as_version=4)
+    sources = [(name, path, nbformat.read(path, as_version=4)) for name, path in notebooks(solutions_dir)]
+    found = targets([(name, nb) for name, _, nb in sources])
+    for name, path, nb in sources:
         book_nb, done = chapter(nb, name, solutions, topics_of(name))
+        for index, cell in enumerate(book_nb["cells"]):
+            if cell["cell_type"] == "markdown":
+                cell["source"] = link_mentions(anchor_questions("".join(cell["source"]), name), name, found,
+                                               f"solutions/{name}.ipynb, cell {index}")
         book_nb["cells"].insert(1, downloads_cell(name, path, src))
         placed |= done
         nbformat.write(nbformat.from_dict(book_nb), src / f"{name}.ipynb")
@@ -290,7 +303,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         build(args.out.resolve(), args.src.resolve(), args.jobs, args.solutions.resolve())
-    except BookError as e:
+    except (BookError, LinkError) as e:
         raise SystemExit(f"book: {e}") from None
 
 

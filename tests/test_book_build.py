@@ -59,6 +59,11 @@ def test_the_site_loads_nothing_from_other_hosts(site):
               for m in css_remote.finditer(p.read_text(encoding="utf-8", errors="replace"))]
     assert not found, "remote resources:\n" + "\n".join(found[:20])
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is not served from the site"
+    # only the MathJax files the pages load (the browser test fails on any request that misses)
+    shipped = {p.relative_to(site / "_static" / "mathjax").as_posix()
+               for p in (site / "_static" / "mathjax").rglob("*") if p.is_file()}
+    extra = {p for p in shipped if p != "tex-chtml.js" and not p.startswith("output/chtml/fonts/woff-v2/")}
+    assert not extra, f"MathJax files no page loads: {sorted(extra)[:10]}"
 
 
 def test_the_exercise_table_matches_the_grading(site):
