@@ -17,11 +17,11 @@ EXERCISE = re.compile(r"^#{1,3}\s+(Exercise\s+(\d+\.\d+)\b.*)$", re.M)
 SECTION = re.compile(r"^#{1,3}\s+((\d+)\.\s.*)$", re.M)
 QUESTION = re.compile(r"^\*\*Question\s+(Q?\d+)\b", re.M)
 # what is never rewritten: code, maths, links, a fold's summary (raw HTML), HTML tags, headings
-PROTECTED = re.compile(r"```.*?```|<summary>.*?</summary>|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]+>|^#{1,6}\s.*$",
+PROTECTED = re.compile(r"```.*?```|<summary>.*?</summary>|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|!?\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]+>|^#{1,6}\s[^\n]*$",
                        re.S | re.M)
 MENTION = re.compile(
-    r"\b(?P<kind>[Nn]otebooks?|[Ee]xercises?|[Ss]ections?|[Qq]uestions?)\s+(?P<first>Q?\d+(?:\.\d+)?)(?![.\d]*\d)"
-    r"(?P<rest>(?:(?:,\s*|\s+and\s+|\s+or\s+)Q?\d+(?:\.\d+)?(?![.\d]*\d))*)"
+    r"\b(?P<kind>[Nn]otebooks?|[Ee]xercises?|[Ss]ections?|[Qq]uestions?)\s+(?P<first>Q?\d+(?:\.\d+)?)(?!\.?[\w(])"
+    r"(?P<rest>(?:(?:,\s*|\s+and\s+|\s+or\s+)Q?\d+(?:\.\d+)?(?!\.?[\w(]))*)"
     r"|(?<![\w.])(?P<bare>Q\d+)\b")
 
 
@@ -32,6 +32,11 @@ class LinkError(ValueError):
 def question_id(name, label):
     """The anchor of question ``label`` ("Q1", "2") in chapter ``name``."""
     return f"question-{name[:2]}-{label.lower()}"
+
+
+def slug(heading):
+    """The anchor MyST gives a heading: GitHub's slug of its text, inline maths left out."""
+    return github_slugify(re.sub(r"\$[^$]*\$", "", heading.rstrip()))
 
 
 def targets(notebooks):
@@ -45,9 +50,9 @@ def targets(notebooks):
             if cell.cell_type != "markdown":
                 continue
             for match in EXERCISE.finditer(cell.source):
-                found["exercises"].setdefault(match[2], f"{name}.ipynb#{github_slugify(match[1].strip())}")
+                found["exercises"].setdefault(match[2], f"{name}.ipynb#{slug(match[1])}")
             for match in SECTION.finditer(cell.source):
-                sections.setdefault(match[2], github_slugify(match[1].strip()))
+                sections.setdefault(match[2], slug(match[1]))
             for match in QUESTION.finditer(cell.source):
                 questions.setdefault(match[1], question_id(name, match[1]))
     return found

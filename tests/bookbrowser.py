@@ -67,17 +67,23 @@ def missing_tools():
     return needs
 
 
+_BUILT = []  # the test modules import the fixtures: build once per run all the same
+
+
 @pytest.fixture(scope="session")
 def site():
     """Build the book into build/book (fresh, as `make book` does) and time it."""
     needs = missing_tools()
     if needs:
         pytest.fail("the book test needs " + "; and ".join(needs), pytrace=False)
+    if _BUILT:
+        return SITE
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(ROOT / "book" / "build.py")], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"the book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     print(f"book build: {time.perf_counter() - start:.1f} s")
+    _BUILT.append(True)
     return SITE
 
 

@@ -14,12 +14,15 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from bookbrowser import (ROOT, SHOTS, browser, chapters, pages, server, site,  # noqa: F401 (fixtures)
-                         summary, wait_ready)
+from bookbrowser import (DESKTOP, PHONE, ROOT, SHOTS, browser, chapters, pages, server, site,  # noqa: F401
+                         summary, wait_ready, window)
 
 # what is left of TeX in the text a reader sees: a dollar, a \( \) \[ \] delimiter, an escaped
 # underscore or any TeX command (the text excludes code and typeset maths)
 RAW_TEX = re.compile(r"\$|\\[()\[\]_]|\\[A-Za-z]+")
+# chapters whose solutions another helper owns, executed before the figures' 160 dpi setting: the
+# lead re-executes them after merging (the setup cell's `%config InlineBackend.figure_formats`)
+LOW_DPI = {"01_divergences.html", "02_optimizers.html", "05_dropout.html"}
 LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.cell", "Hidden checks of",
          "### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -221,6 +224,56 @@ def test_chapter_has_its_figures_and_folded_solutions(name, server, browser):
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", details)
         details.find_element(By.TAG_NAME, "summary").click()
         assert details.get_attribute("open") is not None, f"{name}: a <details> block does not open"
+
+
+FIGURE_FACTS = """
+    return {
+        width: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
+        figures: Array.from(document.querySelectorAll('article .cell_output img')).map(i => {
+            const figure = i.closest('figure');
+            const drawn = Number(i.getAttribute('width')) || i.naturalWidth;
+            return {src: i.getAttribute('src'), alt: i.alt, scale: i.getBoundingClientRect().width / drawn,
+                    dpi: 80 * i.naturalWidth / drawn,
+                    caption: figure && figure.querySelector('figcaption')
+                        ? figure.querySelector('figcaption').textContent.trim() : ''};
+        }),
+    };
+"""
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_figures_are_legible_captioned_and_described_and_pages_fit(size, site, server, browser):
+    """Every figure: drawn at >= 150 dpi (3 chapters still at 80 dpi are reported, not failed,
+    until their solutions are re-executed); shown at >= 80 % of its drawn size, so that
+    matplotlib's 10 pt text (11 px at 80 dpi) renders at >= 8.9 px; a caption; alt text that is
+    not a file name. No page is wider than the window. A screenshot of each chapter at this size."""
+    problems, low_dpi = [], []
+    window(browser, size)
+    try:
+        for page in pages(site):
+            browser.get(f"{server}/{page}")
+            wait_ready(browser)
+            facts = browser.execute_script(FIGURE_FACTS)
+            if facts["scrollWidth"] > facts["width"]:
+                problems.append(f"{page}: {facts['scrollWidth']} px wide in a {facts['width']} px window")
+            for figure in facts["figures"]:
+                where = f"{page}: the figure {figure['src'][-20:]}"
+                if figure["scale"] < 0.8 - 1e-3:
+                    problems.append(f"{where} is shown at {figure['scale']:.0%} of its size (text below 8.9 px)")
+                if not figure["caption"]:
+                    problems.append(f"{where} has no caption")
+                if not figure["alt"].startswith("Figure: ") or re.search(r"\.(png|svg)$", figure["alt"]):
+                    problems.append(f"{where} has the alt text {figure['alt'][:60]!r}")
+                if figure["dpi"] < 150:
+                    low_dpi.append(page)
+            if page.removesuffix(".html") in chapters():
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                browser.save_screenshot(str(SHOTS / f"{page.removesuffix('.html')}-{size[0]}.png"))
+    finally:
+        window(browser, DESKTOP)
+    assert not problems, summary(problems)
+    print(f"figures below 150 dpi (re-execute these solutions): {sorted(set(low_dpi))}")
+    assert set(low_dpi) <= LOW_DPI, f"figures below 150 dpi: {sorted(set(low_dpi) - LOW_DPI)}"
 
 
 def test_search_finds_a_chapter(server, browser):

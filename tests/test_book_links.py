@@ -36,8 +36,18 @@ def test_mentions_become_links(links, found):
 
 def test_code_maths_links_headings_and_cited_sections_stay(links, found):
     text = ("`Exercise 1.6` $Q1$ [Exercise 1.6](x.md) <a title=\"Q1\"> <summary>Exercise 1.6</summary>\n## Exercise 1.6: x\n"
-            "```python\n# Exercise 9.9\n```\nGoodfellow et al., Section 7.8; Q12b")
+            "```python\n# Exercise 9.9\n```\nGoodfellow et al., Section 7.8; Q12b; up to Exercise 6.k, above Exercise 6.(k+1).")
     assert links.link_mentions(text, "01_t", found) == text
+
+
+def test_the_anchor_of_a_heading_with_maths_is_myst_s(links):
+    assert links.slug("6. Error backpropagation: the gradient with respect to $z$") == \
+        "6-error-backpropagation-the-gradient-with-respect-to-"
+
+
+def test_a_heading_protects_only_its_own_line(links, found):
+    got = links.link_mentions("# 01 T\n\nimplement it (Exercise 1.6).", "01_t", found)
+    assert got == "# 01 T\n\nimplement it ([Exercise 1.6](01_t.ipynb#exercise-16-the-linear-layer))."
 
 
 def test_a_mention_of_a_missing_target_is_an_error(links, found):
