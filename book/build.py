@@ -177,15 +177,29 @@ def reference_pages(out, anchors):
 WORKSPACE = "nntricks-workspace.zip"
 
 
+KIT = "nntricks-course"
+
+
+def kit_files():
+    """{path in the kit: file}: the student kit, everything a reader needs to work alone: the
+    student workspace notebooks/ (exercises without solutions, the stub package), its README
+    (setup on Linux, macOS and Windows; what it can check), requirements-student.txt and the
+    student-mode Lab settings lab/."""
+    files = {p.relative_to(ROOT).as_posix(): p for p in sorted((ROOT / "notebooks").rglob("*")) if p.is_file()
+             and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    files.update({p.relative_to(ROOT).as_posix(): p for p in sorted((ROOT / "lab").rglob("*"))
+                  if p.is_file() and p.name != "README.md"})
+    files["README.md"] = BOOK / "kit" / "README.md"
+    files["requirements-student.txt"] = ROOT / "requirements-student.txt"
+    return files
+
+
 def workspace_zip(path):
-    """The student workspace to download: notebooks/ (exercises without solutions, the stub
-    package) and requirements.txt, in a folder nntricks-course/; byte-for-byte reproducible."""
-    files = sorted(p for p in (ROOT / "notebooks").rglob("*") if p.is_file()
-                   and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+    """The student kit as a zip, in a folder nntricks-course/; byte-for-byte reproducible."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in files + [ROOT / "requirements.txt"]:
-            info = zipfile.ZipInfo(f"nntricks-course/{file.relative_to(ROOT).as_posix()}", (2020, 1, 1, 0, 0, 0))
+        for name, file in sorted(kit_files().items()):
+            info = zipfile.ZipInfo(f"{KIT}/{name}", (2020, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
 
@@ -210,7 +224,8 @@ def downloads_cell(name, solved, src):
         (src / "_extra" / "downloads" / kind).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, src / "_extra" / "downloads" / kind / f"{name}.ipynb")
     text = (f'**Work on this chapter:** <a href="downloads/student/{name}.ipynb" download>the exercise notebook, '
-            f"{name}.ipynb</a> (no solutions; it needs the package `nntricks/` of [the workspace](downloads/{WORKSPACE}), "
+            f"{name}.ipynb</a> (no solutions; it needs the package `nntricks/` of "
+            f'<a href="downloads/{WORKSPACE}" download>the student kit</a>, '
             "or open it with the Binder or Colab button at the top, which fetches it for you). "
             f'Solved and executed, for after: <a href="downloads/solved/{name}.ipynb" download>the solved notebook</a>.')
     return {"cell_type": "markdown", "id": f"book-downloads-{name}"[:64], "metadata": {}, "source": text}
@@ -263,7 +278,7 @@ def stage(src, solutions_dir=ROOT / "solutions"):
     for number in sorted(set(solutions) - placed):
         print(f"book: warning: no '## Exercise {number}' heading in the notebooks: "
               f"its reference solution is only on the module's page", file=sys.stderr)
-    workspace_zip(src / "downloads" / WORKSPACE)
+    workspace_zip(src / "_extra" / "downloads" / WORKSPACE)
     table, ungraded = exercise_table(chapters)
     anchors = {number: f"{ch['name']}.ipynb#{anchor}" for ch in chapters
                for number, anchor in exercise_anchors(ch["nb"]).items()}

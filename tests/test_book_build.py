@@ -129,18 +129,32 @@ def test_each_reference_page_shows_its_whole_module_with_its_solutions_folded(si
             assert first.name != "pre" and "solutions" in first.get_text(), f"{page.name}: no warning before the code"
 
 
-def test_the_home_page_offers_the_student_workspace(site):
-    """The download on the home page is the committed student workspace, without solutions."""
+def test_the_home_page_offers_the_student_kit(site):
+    """The download on the home page is the student kit: the committed student workspace
+    without solutions, its README (Linux, macOS, Windows; what it can check), the lean
+    requirements-student.txt and the student-mode Lab settings; the page says what the kit can
+    and cannot check."""
     import zipfile
 
-    link = re.search(r'href="(_downloads/[^"]+\.zip)"', (site / "index.html").read_text(encoding="utf-8"))
-    assert link, "the home page has no download of the exercises"
+    from bs4 import BeautifulSoup
+
+    home = (site / "index.html").read_text(encoding="utf-8")
+    link = re.search(r'href="(downloads/[^"]+\.zip)"', home)
+    assert link, "the home page has no download of the student kit"
+    text = BeautifulSoup(home, "html.parser").get_text(" ")
+    assert "What the kit can check, and what it cannot" in text and "hidden checks" in text
     with zipfile.ZipFile(site / link.group(1)) as archive:
         files = {name.removeprefix("nntricks-course/"): archive.read(name) for name in archive.namelist()}
     want = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "notebooks").rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
-    want["requirements.txt"] = (ROOT / "requirements.txt").read_bytes()
-    assert files == want, "the zip differs from notebooks/ + requirements.txt"
+    want.update({p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "lab").rglob("*")
+                 if p.is_file() and p.name != "README.md"})
+    want["README.md"] = (ROOT / "book" / "kit" / "README.md").read_bytes()
+    want["requirements-student.txt"] = (ROOT / "requirements-student.txt").read_bytes()
+    assert files == want, f"the kit differs: {sorted(set(files) ^ set(want))}"
+    readme = files["README.md"].decode()
+    for needed in ("Linux and macOS", "Windows", "requirements-student.txt", "JUPYTER_CONFIG_PATH", "hidden checks"):
+        assert needed in readme, f"the kit's README does not mention {needed!r}"
     for name in chapters():
         assert f"notebooks/{name}.ipynb" in files
     for name, data in files.items():
@@ -231,9 +245,11 @@ def test_the_pages_workflow_is_valid():
     proc = subprocess.run([actionlint, str(WORKFLOW)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"actionlint on {WORKFLOW.relative_to(ROOT)}:\n{proc.stdout}{proc.stderr}"
     text = WORKFLOW.read_text()
-    for needed in ("make book", "actions/upload-pages-artifact", "path: build/book", "actions/deploy-pages",
+    for needed in ("make book-test", '"notebooks/**"', "actions/upload-pages-artifact", "path: build/book", "actions/deploy-pages",
                    "pages: write", "id-token: write"):
         assert needed in text, f"the workflow should contain {needed!r}"
+    assert "requirements.txt\n" not in text.split("cache-dependency-path")[0] and "pip install -r requirements.txt" not in text
+    assert text.index("make book-test") < text.index("actions/upload-pages-artifact"), "test before deploying"
 
 
 def test_each_chapter_offers_its_student_notebook_and_apart_the_solved_one(site):
