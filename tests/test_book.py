@@ -285,3 +285,14 @@ def test_search_finds_a_chapter(server, browser):
         lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
     hits = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results li a")]
     assert any("05_dropout.html" in h for h in hits), f"searching 'dropout' does not find the chapter: {hits[:10]}"
+    # a section is a hit of its own; snippets are the text, without theme chrome, TeX or code
+    browser.get(f"{server}/search.html?q=gradient+clipping")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li p.context"))
+    time.sleep(1)
+    hits = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results li a")]
+    assert any("06_regularization_and_heuristics.html#" in h and "clipping" in h for h in hits), hits[:10]
+    snippets = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "#search-results li p.context")]
+    for snippet in snippets:
+        for chrome in ("Binder", "Colab", "Contents", "previous", "Licence", "import ", ">>>"):
+            assert chrome not in snippet, f"a search snippet shows {chrome!r}: {snippet[:200]}"
+        assert not RAW_TEX.search(snippet), f"a search snippet shows raw TeX: {snippet[:200]}"

@@ -10,3 +10,17 @@ document.addEventListener("DOMContentLoaded", () => {
     img.addEventListener("click", () => window.open(img.src, "_blank"));
   }
 });
+
+// Search: a snippet shows the text of the page or section, without the theme's buttons and
+// navigation, the maths' raw TeX or the code of the cells.
+const CHROME = ".bd-header-article, .onlyprint, .bd-sidebar-secondary, .prev-next-area, .bd-footer-article, .nnt-footer, .math, " +
+  ".cell_input, .cell_output, .highlight, pre, nav, .toctree-wrapper";
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof Search === "undefined" || !Search.htmlToText) return;  // a const of searchtools.js
+  const htmlToText = Search.htmlToText;
+  Search.htmlToText = (html, anchor) => {
+    const page = new DOMParser().parseFromString(html, "text/html");
+    page.querySelectorAll(CHROME).forEach((e) => e.remove());
+    return htmlToText(page.documentElement.outerHTML, anchor).replace(/\s+/g, " ").trim();
+  };
+});
