@@ -21,7 +21,7 @@ PROTECTED = re.compile(r"```.*?```|<summary>.*?</summary>|`[^`\n]*`|\$\$.*?\$\$|
                        re.S | re.M)
 MENTION = re.compile(
     r"\b(?P<kind>[Nn]otebooks?|[Ee]xercises?|[Ss]ections?|[Qq]uestions?)\s+(?P<first>Q?\d+(?:\.\d+)?)(?!\.?[\w(])"
-    r"(?P<rest>(?:(?:,\s*|\s+and\s+|\s+or\s+)Q?\d+(?:\.\d+)?(?!\.?[\w(]))*)"
+    r"(?P<rest>(?:(?:,\s*|\s+and\s+|\s+or\s+|\s+to\s+)Q?\d+(?:\.\d+)?(?!\.?[\w(]))*)"
     r"|(?<![\w.])(?P<bare>Q\d+)\b")
 
 

@@ -23,11 +23,12 @@ def found(links):
 
 
 def test_mentions_become_links(links, found):
-    text = ("See Section 4, Exercises 1.6 and 1.7, notebook 02 and notebooks 01 and 02; "
+    text = ("See Section 4, Exercises 1.6 and 1.7, Exercises 1.6 to 1.7, notebook 02 and notebooks 01 and 02; "
             "Question Q1 (b), Q1 and Question 2.")
     got = links.link_mentions(text, "01_t", found)
     for want in ("[Section 4](01_t.ipynb#4-the-shape-of-l2)",
                  "[Exercises 1.6](01_t.ipynb#exercise-16-the-linear-layer) and [1.7](01_t.ipynb#exercise-17-backward)",
+                 "[Exercises 1.6](01_t.ipynb#exercise-16-the-linear-layer) to [1.7](01_t.ipynb#exercise-17-backward)",
                  "[notebook 02](02_u.ipynb)", "[notebooks 01](01_t.ipynb) and [02](02_u.ipynb)",
                  "[Question Q1](01_t.ipynb#question-01-q1) (b)", "[Q1](01_t.ipynb#question-01-q1) and",
                  "[Question 2](01_t.ipynb#question-01-2)."):
