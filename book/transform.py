@@ -238,7 +238,8 @@ def figure_caption(cells, index):
     if (before is not None and before["cell_type"] == "markdown" and not nbgrader(before).get("solution")
             and not "".join(before["source"]).lstrip().startswith("**Question")):
         paragraphs = [p for p in "".join(before["source"]).strip().split("\n\n")
-                      if p.strip() and not p.lstrip().startswith(("#", "<", "|", "```", "$$"))]
+                      if p.strip() and not p.lstrip().startswith(("#", "<", "|", "```", "$$"))
+                      and not re.match(r"\s*(?:[-*+]|\d+\.)\s", p)]  # a list reads badly as a caption
     titles = figure_titles("".join(cells[index]["source"]))
     return _first_sentences(paragraphs[-1]) if paragraphs else "; ".join(titles)
 
