@@ -15,8 +15,8 @@ Where a student looks, and from when a result may appear:
 Texts are normalized before the search (spacing, LaTeX commands, ``self.``/``np.``, ``**`` and ``^``,
 subscripts, ``\\frac``, transposes), so one pattern finds ``y * (1 - y)``, ``self.y*(1-self.y)`` and
 ``y\\,(1 - y)``. Every pattern is shown to find its formula in the solutions or the reference, and to
-find the spellings listed with it. This file replaces the leak parts of tests/test_student_derives.py,
-tests/test_nb_02_03.py, tests/test_nb_04_05.py and tests/test_checks_hints.py (see PENDING).
+find the spellings listed with it. This file replaced the leak tests of tests/test_student_derives.py,
+tests/test_nb_02_03.py, tests/test_nb_04_05.py and tests/test_checks_hints.py.
 """
 
 import ast
@@ -158,10 +158,6 @@ RESULTS = {
 #: fixed by the owner of the file. Each entry must still leak (a fixed one must leave this list).
 #: (result, where) -> owner
 PENDING = {
-    ("the sigmoid's derivative y (1 - y)", "notebooks/01_divergences.ipynb"): "assemble",  # Section 4's sigma'(z)
-    ("tanh's derivative 1 - y**2", "notebooks/nntricks/nn.py"): "assemble",  # Tanh.backward's hint 1 / cosh^2
-    **{(name, "notebooks/03_initialization.ipynb"): "book" for name in (  # the table before Exercise 3.1, 3.2-3.3
-        "LeCun's variance 1 / fan_in", "Glorot's compromise 2 / (fan_in + fan_out)", "He's factor 2, 2 / fan_in")},
     ("dropout's inverted scaling y * mask / alpha", "notebooks/05_dropout.ipynb"): "figures",
     ("dropout's mask gradient dout * mask / alpha", "notebooks/05_dropout.ipynb"): "figures",
     # the docstring of dropout_forward in reference/nntricks/dropout.py (the contract states the scaling)
