@@ -198,3 +198,32 @@ def test_links_planted_in_the_socket_folder_are_removed_not_followed(tmp_path):
     assert error is None and out[0] == "planted\n", (out, error)
     assert (target / "keep.txt").read_text() == "keep"
     assert _left(tmp_path) == []
+
+
+def test_a_cell_past_its_timeout_is_interrupted_and_the_next_cell_runs(tmp_path):
+    """A signal to bubblewrap would not reach the kernel: the grader interrupts with a message."""
+    submitted, scratch = _course(tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("while True:\n    pass"),
+                                         nbformat.v4.new_code_cell("print('next')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    job = kernel_sandbox.KernelJob(scratch / "kernel-files", None, "01_x", SMALL)
+    with kernels.sockets_in(scratch), kernel_sandbox.kernel_job(job):
+        TimedExecute(timeout=5, start_attempts=1, deadline=60).preprocess(nb, {"metadata": {"path": str(submitted)}})
+    assert [o["ename"] for o in nb.cells[0].outputs if o["output_type"] == "error"][0] == "KeyboardInterrupt"
+    assert nb.cells[1].outputs[0]["text"] == "next\n"
+
+
+def test_plots_and_the_digits_load_without_stderr(tmp_path):
+    """What the notebooks use works in the sandbox and writes nothing to stderr (a test cell would score 0):
+    matplotlib finds its fonts, sklearn's digits load, joblib does not warn that it cannot fork."""
+    submitted, scratch = _course(tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt, sklearn.datasets\nplt.plot([1, 2]); plt.title('x'); plt.savefig('p.png')\n"
+        "print(sklearn.datasets.load_digits().data.shape)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    job = kernel_sandbox.KernelJob(scratch / "kernel-files", None, "01_x", SMALL)
+    with kernels.sockets_in(scratch), kernel_sandbox.kernel_job(job):
+        TimedExecute(timeout=120, start_attempts=1).preprocess(nb, {"metadata": {"path": str(submitted)}})
+    outs = nb.cells[0].outputs
+    assert [o.get("name") for o in outs if o["output_type"] == "stream"] == ["stdout"], outs
+    assert outs[0]["text"] == "(1797, 64)\n", outs

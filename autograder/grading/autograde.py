@@ -44,7 +44,7 @@ import zmq
 from sqlalchemy.exc import OperationalError
 from traitlets import Integer
 
-from .kernel_sandbox import KernelLimits
+from .kernel_sandbox import KernelJob, KernelLimits, current
 from .kernels import KernelStartError, ScratchKernelManager, start_with_retries
 from .records import Failure
 
@@ -105,9 +105,6 @@ def _kill(km):
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         proc.kill()
-
-
-_OUTPUTS = {"stream", "display_data", "update_display_data", "execute_result", "error"}
 
 
 class TimedExecute(Execute):
@@ -171,14 +168,13 @@ class TimedExecute(Execute):
                                          f"{self.output_bytes >> 20} MiB; print less (or only a summary)")
 
     def process_message(self, msg, cell, cell_index):
-        if msg.get("msg_type") in _OUTPUTS:
-            content = msg.get("content") or {}
-            self.received += len(json.dumps(content, default=str))
-            if content.get("ename") == "MemoryError":
-                self.memory_errors += 1
-            if self.received > self.output_bytes:
-                self._output_limit()
-                raise self.limit
+        content = msg.get("content") or {}  # every message counts: nbclient keeps widget (comm) state too
+        self.received += len(json.dumps(content, default=str)) + sum(len(b) for b in msg.get("buffers") or ())
+        if msg.get("msg_type") == "error" and content.get("ename") == "MemoryError":
+            self.memory_errors += 1
+        if self.received > self.output_bytes:
+            self._output_limit()
+            raise self.limit
         return super().process_message(msg, cell, cell_index)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -197,7 +193,8 @@ class TimedExecute(Execute):
             if isinstance(e, DeadKernelError) and self.memory_errors:
                 raise LimitExceeded(Failure.MEMORY_LIMIT, (
                     f"memory limit: the kernel died after running out of memory (MemoryError; the limit is "
-                    f"{KernelLimits.memory_bytes >> 30} GiB); use smaller arrays or batches")) from e
+                    f"{(current() or KernelJob(None, None, '')).limits.memory_bytes >> 30} GiB); use smaller "
+                    "arrays or batches")) from e
             raise
         finally:
             timer.cancel()

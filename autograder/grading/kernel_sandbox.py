@@ -165,7 +165,8 @@ def _environment(job: KernelJob) -> dict[str, str]:
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "NUMEXPR_NUM_THREADS": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": f"{HOME}/mpl",
            "IPYTHONDIR": f"{HOME}/ipython", "JUPYTER_RUNTIME_DIR": f"{HOME}/runtime",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "NBGRADER_EXECUTION": "autograde"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "NBGRADER_EXECUTION": "autograde",
+           "JOBLIB_MULTIPROCESSING": "0"}  # joblib would warn on stderr (a test cell scores 0) that it cannot fork
     if job.checks is not None:
         from ..cell import CHECKS_FILE_ENV
 

@@ -91,7 +91,10 @@ class ScratchKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        return command(cmd, self.socket_folder), kw
+        sandboxed = command(cmd, self.socket_folder)
+        if sandboxed != cmd:  # a signal reaches only bubblewrap: interrupt with a message on the control channel
+            self.kernel_spec.interrupt_mode = "message"
+        return sandboxed, kw
 
     def client(self, **kwargs):
         kc = super().client(**kwargs)
