@@ -6,6 +6,7 @@ Commands (see DESIGN.md, "Command-line contract"):
   grade       grade a whole class of nbgrader submissions
   gradescope  build a Gradescope autograder zip
   execute     run the solution notebooks in place (or time them with --autograde)
+  insights    what the class got wrong: an offline HTML page and a CSV from a graded course
 """
 
 import importlib
@@ -17,6 +18,7 @@ COMMANDS = {
     "grade": "autograder.grading",
     "gradescope": "autograder.gradescope",
     "execute": "autograder.execute",
+    "insights": "autograder.insights",
 }
 
 

@@ -71,3 +71,22 @@ def test_nesterov_without_momentum_must_raise():
     bad = patched("optim", ('        if nesterov and momentum <= 0:\n            raise ValueError("Nesterov momentum requires '
                             'a momentum > 0")\n', ""))
     assert "Nesterov accepted without momentum" in fails("optim.sgd_nesterov_requires_momentum", optim=bad)
+
+
+NESTEROV_STEP = "                g = g + self.momentum * v if self.nesterov else v\n"
+
+
+@pytest.mark.parametrize("branch", [
+    "                g = v\n",  # the nesterov branch left out
+    "                g = g + self.momentum * (v - g) / self.momentum if self.nesterov else v\n",  # from the old v
+], ids=["branch ignored", "step from the velocity before its update"])
+def test_a_nesterov_branch_without_effect_is_named_as_such(branch):
+    """Both give plain momentum's steps: the diagnosis says so, not "built from the previous velocity"."""
+    message = fails("optim.sgd_nesterov", optim=patched("optim", (NESTEROV_STEP, branch)))
+    assert "Likely mistake: Nesterov ignored: with nesterov=True the parameters follow plain momentum" in message
+    assert "previous velocity" not in message
+
+
+def test_nesterov_without_the_gradient_term_is_named():
+    bad = patched("optim", (NESTEROV_STEP, "                g = self.momentum * v if self.nesterov else v\n"))
+    assert "Nesterov step without the gradient term" in fails("optim.sgd_nesterov", optim=bad)

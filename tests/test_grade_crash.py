@@ -13,6 +13,7 @@ again with ``--force``, the second one killed once more: the hand grades survive
 """
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -152,12 +153,15 @@ def test_after_kill_9_at_any_moment_a_rerun_gives_the_same_grades(tmp_path):
     example_class.build(calm, [A], STUDENTS)
     shutil.copytree(calm, killed)
     grade(calm)
+    scratch = []
     for moment in (PREPARE, CHECKS, KERNEL, JOURNAL):
         seen = grade_and_kill(killed, moment)
         assert len(seen) > 1 or moment is PREPARE, f"no process seen below the grader at {moment[0]}"
         assert survivors(seen) == [], f"processes of the run killed during {moment[0]} still run"
+        scratch.append(json.loads((killed / ".autograder" / "grade.lock.holder.json").read_text()).get("scratch"))
     assert _journaled(killed) < len(STUDENTS)  # the kills left work for the last run
     assert "already graded" in grade(killed)
+    assert all(scratch[1:]) and not any(os.path.exists(p) for p in scratch if p)  # the killed runs' scratch: gone
     assert (killed / "grades.csv").read_text() == (calm / "grades.csv").read_text()
     assert scores(killed) == scores(calm)
     assert rows(calm)["finn"]["status"] == "FAILED" and rows(calm)["cleo"]["status"] == "pending"

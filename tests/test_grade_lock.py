@@ -122,12 +122,12 @@ def test_workers_are_recorded_and_the_holder_file_kept_while_one_lives(tmp_path)
     from autograder.grading import lock
 
     settings = Settings(course=str(tmp_path), db_url="")
-    lock.record_workers(settings, [os.getpid()])  # no lock held: nothing recorded
+    lock.record_workers(settings, [os.getpid()], tmp_path)  # no lock held: nothing recorded
     assert not holder_path(settings).exists()
     worker = _sleeper()
     try:
         with course_lock(settings):
-            lock.record_workers(settings, [worker.pid])
+            lock.record_workers(settings, [worker.pid], tmp_path / "scratch")
             record = json.loads(holder_path(settings).read_text())
             assert record["workers"] == [{"pid": worker.pid, "start": lock.start_time(worker.pid)}]
             assert record["start"] == lock.start_time(os.getpid()) and record["boot"]

@@ -108,7 +108,9 @@ def test_workers_die_when_the_grader_is_killed(tmp_path):
         while not ((tmp_path / "started-s1").exists() and (tmp_path / "started-s2").exists()):
             assert main.poll() is None and time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.1)
-        workers = json.loads(holder_path(Settings(course=str(tmp_path), db_url="")).read_text())["workers"]
+        record = json.loads(holder_path(Settings(course=str(tmp_path), db_url="")).read_text())
+        workers, scratch = record["workers"], record["scratch"]
+        assert os.path.isdir(scratch)
         assert len(workers) == 2 and _dead(workers, 0) == workers  # both alive, recorded with their start times
         assert all(process(w["pid"]) == w for w in workers)
     finally:
@@ -116,7 +118,7 @@ def test_workers_die_when_the_grader_is_killed(tmp_path):
         main.wait()
     assert _dead(workers) == []
     with course_lock(Settings(course=str(tmp_path), db_url="")):  # nothing of the killed run left: a rerun may go
-        pass
+        assert not os.path.exists(scratch)  # its scratch folder removed
 
 
 def test_the_main_process_ends_its_workers_on_any_error(tmp_path, monkeypatch):
@@ -137,7 +139,7 @@ def test_the_main_process_ends_its_workers_on_any_error(tmp_path, monkeypatch):
     workers = []
     monkeypatch.setattr(steps, "grade", grade)
     monkeypatch.setattr(pool, "api", lambda *a: None)
-    monkeypatch.setattr(lock, "record_workers", lambda settings, pids: workers.extend(lock.process(p) for p in pids))
+    monkeypatch.setattr(lock, "record_workers", lambda settings, pids, root: workers.extend(lock.process(p) for p in pids))
     settings = Settings(course=str(tmp_path), db_url="")
     with pytest.raises(RuntimeError, match="a bug while recording"):
         pool.run(settings, ["a"], [("s1", "a"), ("s2", "a")], [], 2, finished)

@@ -113,6 +113,7 @@ def _stub_calls(nn):
         "batchnorm.BatchNorm1d.forward": bn_forward,
         "dropout.dropout_forward": lambda: nn.dropout.dropout_forward(y, 0.5, rng=rng),
         "dropout.dropout_backward": lambda: nn.dropout.dropout_backward(y, None, 0.5),
+        "dropout.exact_average": lambda: nn.dropout.exact_average(lambda m: m, 2, 0.5),
         "regularization.l2_penalty": lambda: nn.regularization.l2_penalty([y], 0.1),
         "regularization.l2_penalty_grad": lambda: nn.regularization.l2_penalty_grad([y], 0.1),
         "regularization.l1_penalty": lambda: nn.regularization.l1_penalty([y], 0.1),

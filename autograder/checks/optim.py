@@ -1,4 +1,4 @@
-"""Hidden checks of ``nntricks.optim`` (20 points).
+"""Hidden checks of ``nntricks.optim`` (21.5 points).
 
 Every optimizer check is a scripted sequence run in the worker: build the
 optimizer on parameter arrays, call ``step`` several times with fresh

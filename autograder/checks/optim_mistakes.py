@@ -20,13 +20,12 @@ def _sgd(params, grads, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
             if weight_decay and how != "wd_after_momentum":
                 g = g + weight_decay * w
             if momentum:
-                v_old = v.copy()
                 if how == "dampening":
                     v[...] = momentum * v + (1 - momentum) * g
                 else:
                     v[...] = momentum * v + g
                 if nesterov:
-                    step = {"nesterov_old_v": g + momentum * v_old, "nesterov_no_g": momentum * v}.get(how, g + momentum * v)
+                    step = momentum * v if how == "nesterov_no_g" else g + momentum * v
                 else:
                     step = v
             else:
@@ -133,7 +132,15 @@ def _mkw(name, hint, fn, **fixed):
 LATE_COUNTER = Mistake(
     "the step counter is one step late (t = 0 at the first step: a division by zero in the bias correction)",
     "t counts steps from 1: the provided step() increments self.t BEFORE the update, so use self.t itself "
-    "(not t - 1, and do not increment after the update); at t = 0, 1 - beta**t is 0.", when=_nonfinite_where_finite)
+    "(not t - 1, and do not increment after the update).", when=_nonfinite_where_finite)
+
+
+NO_BIAS_CORRECTION = ("m and v start at 0, so for a steady gradient they underestimate it in the first steps: "
+                      "unroll m_t = beta1 m_(t-1) + (1 - beta1) g_t from m_0 = 0 to write E[m_t] as a multiple of "
+                      "E[g] (a geometric sum), divide m by that multiple, and v likewise with its own beta. "
+                      "Without it the first steps have the wrong size.")
+CONSTANT_CORRECTION = ("the correction depends on the step t: m_t is a sum of t terms, so redo the geometric "
+                       "sum with t terms; the correction fades out as t grows.")
 
 
 def _eps_ignored(fn):
@@ -145,9 +152,6 @@ SGD_MISTAKES = [
     NOT_IN_PLACE,
     _mk("momentum with dampening (1 - momentum) on the gradient", "PyTorch's SGD (dampening=0): "
         "v = momentum * v + g, no (1 - momentum) factor.", _sgd, how="dampening"),
-    _mk("Nesterov step built from the previous velocity", "update the velocity first (v = momentum * v + g), "
-        "then build the look-ahead step from the NEW velocity (your derivation, Question 1 of notebook 02).",
-        _sgd, how="nesterov_old_v"),
     _mk("Nesterov step without the gradient term", "the look-ahead step still contains the current gradient: "
         "redo the last line of your derivation (Question 1 of notebook 02 and its hints).",
         _sgd, how="nesterov_no_g"),
@@ -156,7 +160,10 @@ SGD_MISTAKES = [
         how="wd_after_momentum"),
     _mk("momentum ignored", "with momentum > 0 the step is the velocity v = momentum * v + g.", _sgd,
         momentum=0.0, nesterov=False),
-    _mk("Nesterov ignored", "with nesterov=True the step is g + momentum * v.", _sgd, nesterov=False),
+    _mk("Nesterov ignored: with nesterov=True the parameters follow plain momentum", "the look-ahead update "
+        "you derived (Question 1 of notebook 02) is not applied, or it is built from the velocity as it was "
+        "before this step's update, which gives exactly plain momentum's steps. Check that the nesterov branch "
+        "runs, and which velocity your derivation's last line uses.", _sgd, nesterov=False),
     _mk("weight decay ignored", "g = g + weight_decay * w before anything else.", _sgd, weight_decay=0.0),
 ]
 RMSPROP_MISTAKES = [
@@ -176,13 +183,13 @@ RMSPROP_MISTAKES = [
 ADAM_MISTAKES = [
     NOT_IN_PLACE,
     LATE_COUNTER,
-    _mk("no bias correction", "m and v start at 0, so divide by (1 - beta1**t) and (1 - beta2**t); "
-        "without it the first steps are far too small.", _adam, how="no_bias_correction"),
-    _mk("no bias correction of m", "m_hat = m / (1 - beta1**t): without it the first steps are too small.",
-        _adam, how="no_m_correction"),
-    _mk("no bias correction of v", "v_hat = v / (1 - beta2**t).", _adam, how="no_v_correction"),
-    _mk("v corrected with beta1", "v_hat = v / (1 - beta2**t): each moment with its own beta.", _adam,
-        how="v_corrected_with_beta1"),
+    _mk("no bias correction", NO_BIAS_CORRECTION, _adam, how="no_bias_correction"),
+    _mk("no bias correction of m", "v is corrected but m is not: m starts at 0 too, so it needs its own "
+        "correction, from the geometric sum of its recursion (with beta1).", _adam, how="no_m_correction"),
+    _mk("no bias correction of v", "m is corrected but v is not: v starts at 0 too, so it needs its own "
+        "correction, from the geometric sum of its recursion (with beta2).", _adam, how="no_v_correction"),
+    _mk("v corrected with beta1", "each moment's correction comes from its own recursion: v's geometric sum "
+        "runs over powers of beta2, not beta1.", _adam, how="v_corrected_with_beta1"),
     _mk("eps inside the square root", "the step is m_hat / (sqrt(v_hat) + eps), eps OUTSIDE the root "
         "(PyTorch, the paper); it matters when gradients are tiny.", _adam, how="eps_inside"),
     _mk("eps added before the bias correction", "add eps to sqrt(v_hat), the CORRECTED second moment "
@@ -191,9 +198,7 @@ ADAM_MISTAKES = [
     _mk("the step counter is one step ahead (the first step uses t = 2)", "the first step has t = 1: "
         "the provided step() already increments self.t before the update, so use self.t as it is.", _adam,
         how="t_ahead"),
-    _mk("bias correction by the constant 1 - beta", "the correction depends on the step: "
-        "m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t); it fades out as t grows.", _adam,
-        how="constant_correction"),
+    _mk("bias correction by the constant 1 - beta", CONSTANT_CORRECTION, _adam, how="constant_correction"),
     _eps_ignored(_adam),
     _mk("t advanced once per parameter", "t counts optimizer steps: increment it once per step(), "
         "not inside the loop over parameters.", _adam, how="t_per_param"),
@@ -209,15 +214,14 @@ ADAMW_MISTAKES = [
         decoupled=True, how="wd_no_lr"),
     _mkw("no weight decay at all", "AdamW decays: w *= 1 - lr * weight_decay (default weight_decay=0.01).",
         _adam, weight_decay=0.0),
-    _mkw("no bias correction", "divide by (1 - beta1**t) and (1 - beta2**t).", _adam, decoupled=True,
-        how="no_bias_correction"),
+    _mkw("no bias correction", NO_BIAS_CORRECTION, _adam, decoupled=True, how="no_bias_correction"),
     _mkw("eps inside the square root", "the step is m_hat / (sqrt(v_hat) + eps), eps OUTSIDE the root "
          "(PyTorch); it matters when gradients are tiny.", _adam, decoupled=True, how="eps_inside"),
     LATE_COUNTER,
     _mkw("the step counter is one step ahead (the first step uses t = 2)", "the first step has t = 1: "
          "self.t is already incremented by step() before the update.", _adam, decoupled=True, how="t_ahead"),
-    _mkw("bias correction by the constant 1 - beta", "m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t).",
-         _adam, decoupled=True, how="constant_correction"),
+    _mkw("bias correction by the constant 1 - beta", CONSTANT_CORRECTION, _adam, decoupled=True,
+         how="constant_correction"),
     _mkw("the eps argument ignored", "use the eps you are given (self.eps), not a hard-coded 1e-8.", _adam,
          decoupled=True, eps=1e-8),
 ]

@@ -25,7 +25,8 @@ what the student's code could have changed without checking it.**
   process, and with it everything it started) past the cap or past the submission's deadline. The
   graded notebook, the merge and the feedback are written by trusted code in ``autograded/`` and
   ``feedback/``, which no sandbox mounts. The socket folder is the only host folder the kernel can
-  write: the trusted side only removes it (``rmtree``, which does not follow links).
+  write (each file within ``RLIMIT_FSIZE``): the trusted side only removes it when the kernel is
+  gone (``rmtree``, which does not follow links).
 
 Without bubblewrap (:func:`autograder.bwrap.bwrap_path` is None) the kernel runs as before, with
 no sandbox: a loud warning says so (:data:`autograder.bwrap.SANDBOX_WARNING`); the deadline and
@@ -35,13 +36,12 @@ the output cap still hold.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import intake_files
 from ..bwrap import SITE_INSIDE, WORKER_DIR, _python, bwrap_path, system_mounts
 
 PACKAGE = Path(__file__).resolve().parent.parent  # autograder/
@@ -75,6 +75,7 @@ class KernelJob:
 
 
 _job: KernelJob | None = None
+COPY_CAPS = {"max_files": 1000, "max_file_bytes": 64 << 20, "max_total_bytes": 128 << 20}  # the copy's caps
 
 
 @contextlib.contextmanager
@@ -92,72 +93,24 @@ def current() -> KernelJob | None:
     return _job
 
 
-MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_DEPTH = 1000, 64 << 20, 128 << 20, 8  # caps of the copy
-_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
 def take_in(submitted: Path, dest: Path) -> list[str]:
-    """Copy the submitted folder into ``dest`` (created here): regular files only, each opened with
-    ``O_NOFOLLOW`` relative to its already opened folder and checked with ``fstat``, within
-    :data:`MAX_FILES`, :data:`MAX_FILE_BYTES`, :data:`MAX_TOTAL_BYTES` and :data:`MAX_DEPTH`. Returns the
+    """Copy the submitted folder into ``dest`` (created here) with the one intake's rules
+    (:mod:`autograder.intake_files`: regular files only, each opened with ``O_NOFOLLOW`` relative to its
+    already opened folder and checked with ``fstat``, hidden files, bytecode and native code left out),
+    within :data:`COPY_CAPS` (larger than a package's: a notebook carries its figures). Returns the
     ignored items, one line each (``"nntricks/nn.py: a symbolic link (only regular files are graded)"``).
     nbgrader and the kernel get this copy, never the submitted folder (nbgrader's copy follows links)."""
-    ignored, count = [], [0, 0]
+    notes = intake_files.Notes(**COPY_CAPS)
     dest.mkdir(parents=True)
     try:
-        fd = os.open(submitted, _DIR)
+        fd = intake_files.open_dir(submitted)
     except OSError as e:
         return [f"the submission could not be read ({e.strerror})"]
     try:
-        _copy_tree(fd, "", dest, 0, ignored, count)
+        intake_files.copy_tree(fd, "", dest, 0, notes)
     finally:
         os.close(fd)
-    return ignored
-
-
-def _kind(mode) -> str:
-    what = ("a symbolic link" if stat.S_ISLNK(mode) else "a fifo" if stat.S_ISFIFO(mode) else
-            "a socket" if stat.S_ISSOCK(mode) else "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file")
-    return f"{what} (only regular files are graded)"
-
-
-def _copy_tree(dir_fd, where, out: Path, depth, ignored, count):
-    for name in sorted(os.listdir(dir_fd)):
-        path = f"{where}{name}"
-        try:
-            fd = os.open(name, _FILE, dir_fd=dir_fd)
-        except OSError as e:
-            ignored.append(f"{path}: " + (_kind(stat.S_IFLNK) if e.errno == errno.ELOOP
-                                          else f"could not be read ({e.strerror})"))
-            continue
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode) and depth < MAX_DEPTH:
-                (out / name).mkdir()
-                _copy_tree(fd, f"{path}/", out / name, depth + 1, ignored, count)
-            elif stat.S_ISDIR(mode):
-                ignored.append(f"{path}: nested deeper than {MAX_DEPTH} folders")
-            elif not stat.S_ISREG(mode):
-                ignored.append(f"{path}: {_kind(mode)}")
-            else:
-                _copy_file(fd, path, out / name, ignored, count)
-        finally:
-            os.close(fd)
-
-
-def _copy_file(fd, path, out: Path, ignored, count):
-    chunks, size = [], 0
-    while size <= MAX_FILE_BYTES and (chunk := os.read(fd, 1 << 20)):
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > MAX_FILE_BYTES or count[0] >= MAX_FILES or count[1] + size > MAX_TOTAL_BYTES:
-        ignored.append(f"{path}: beyond the limits of the copy ({MAX_FILES} files, {MAX_FILE_BYTES >> 20} MiB "
-                       f"each, {MAX_TOTAL_BYTES >> 20} MiB in all)")
-        return
-    out.write_bytes(b"".join(chunks))
-    count[0], count[1] = count[0] + 1, count[1] + size
+    return list(notes.done())
 
 
 def _environment(job: KernelJob) -> dict[str, str]:

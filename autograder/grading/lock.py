@@ -17,7 +17,9 @@ hold it (``filelock`` closes it in forked children). So the holder file stays
 after a run that was killed, and the next run checks it: while a recorded
 process of the earlier run is still alive (for a few seconds after a
 ``kill -9`` while its workers die with it, see :mod:`.pool`), the run refuses,
-naming those processes and how to stop them. It never kills them itself.
+naming those processes and how to stop them. It never kills them itself. Once
+none is left, it removes the killed run's scratch folder (``nntricks-run-*``
+in the temporary folder, recorded in the holder file too).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -122,14 +126,22 @@ def _wait_for(record, seconds) -> list[dict]:
     return left
 
 
-def record_workers(settings, pids) -> None:
-    """Add the pool's worker processes to the holder file of the lock this process holds (no lock held
-    by this process: nothing to record)."""
+def record_workers(settings, pids, scratch) -> None:
+    """Add the pool's worker processes and its ``scratch`` folder to the holder file of the lock this
+    process holds (no lock held by this process: nothing to record)."""
     record = _read(settings)
     if not record or record.get("pid") != os.getpid() or record.get("start") != start_time(os.getpid()):
         return
     record["workers"] = record.get("workers", []) + [process(pid) for pid in pids]
+    record["scratch"] = str(scratch)
     write_atomic(holder_path(settings), json.dumps(record))
+
+
+def _remove_scratch(record) -> None:
+    """The scratch folder a killed run left (only a ``nntricks-run-*`` folder of the temporary folder)."""
+    path = Path(str((record or {}).get("scratch", "")))
+    if path.parent == Path(tempfile.gettempdir()) and path.name.startswith("nntricks-run-") and path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -151,6 +163,7 @@ def course_lock(settings):
         left = _wait_for(earlier, GRACE)
         if left:
             raise _refuse_survivors(settings, earlier, left)
+        _remove_scratch(earlier)
         mine = {**process(os.getpid()), "boot": boot_id(), "host": socket.gethostname(),
                 "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 "command": "python -m autograder grade " + " ".join(

@@ -14,7 +14,8 @@ Workers die with the main process, however it ends: the main process kills
 them on any exception; if it is killed itself (``kill -9``, the OOM killer),
 the kernel sends them SIGKILL (``prctl(PR_SET_PDEATHSIG)``, set first thing
 in :func:`worker_init`, which then checks that its parent is still the main
-process, in case it died before); what a worker started dies with it
+process, in case it died before; the signal follows the thread that forked
+the worker: the main thread, in the pool's first ``submit``); what a worker started dies with it
 (bubblewrap's ``--die-with-parent``). The workers' pids and start times are
 recorded in the course lock's holder file (:func:`autograder.grading.lock.record_workers`)
 so that a rerun can refuse while one of them is still alive.
@@ -114,12 +115,6 @@ def run(settings, assignments, todo, feedback_todo, jobs, finished):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _kill(processes) -> None:
-    for proc in processes:
-        if proc.is_alive():
-            proc.kill()
-
-
 def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=worker_init,
                              initargs=(settings, assignments, os.getpid())) as pool:
@@ -128,7 +123,7 @@ def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
                        for s, a in feedback_todo}
             futures.update({pool.submit(task, settings, assignments, s, a, False, root): (s, a, False)
                             for s, a in todo})
-            lock.record_workers(settings, list(getattr(pool, "_processes", {})))  # all forked by the first submit
+            lock.record_workers(settings, list(getattr(pool, "_processes", {})), root)  # all forked by now
             for fut in as_completed(futures):
                 s, a, only_feedback = futures[fut]
                 try:
@@ -138,7 +133,8 @@ def _run(settings, assignments, todo, feedback_todo, jobs, finished, ctx, root):
                 finished(outcome, only_feedback)
         except BaseException:  # Ctrl-C, an error: stop now; the unfinished are not journaled, a rerun grades them
             workers = list(getattr(pool, "_processes", {}).values())
-            _kill(workers)
+            for proc in workers:
+                proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
             for proc in workers:
                 proc.join(10)
