@@ -24,6 +24,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ HONEST = {  # student -> (status, score, max_score, pending) in grades.csv
 }
 HONEST_TESTS = {"ada": {"test_l2": 2, "test_softmax": 3}, "ben": {"test_l2": 0, "test_softmax": 0},
                 "cleo": {"test_l2": 0, "test_softmax": 3}, "dana": {"test_l2": 2, "test_softmax": 3}}
+SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
 FIRST = ["ada", "ben"]  # graded in a run of their own before the class run: their grades must not change
 
 
@@ -206,8 +208,9 @@ def end_processes(pids):
 
 
 class User:
-    """A throw-away system user and a venv of Debian's python3.11 it can run (the shared venv's interpreter
-    lives under /root, closed to other users); the shared venv's packages through a .pth file."""
+    """A throw-away system user and a venv of the system's interpreter of the same version (the shared venv's
+    own interpreter may live where other users cannot read, e.g. /root/.pyenv); the shared environment's
+    packages through a .pth file, its share/jupyter (nbconvert's templates) through a link."""
 
     def __init__(self, base: Path):
         self.name = "nnh" + secrets.token_hex(4)
@@ -215,14 +218,27 @@ class User:
                        check=True, capture_output=True)
         self.uid, self.gid = pwd.getpwnam(self.name).pw_uid, pwd.getpwnam(self.name).pw_gid
         self.venv = base / "venv"
-        subprocess.run(["/usr/bin/python3.11", "-m", "venv", "--without-pip", str(self.venv)], check=True)
-        site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
-        (self.venv / "lib" / "python3.11" / "site-packages" / "shared.pth").write_text(str(site) + "\n")
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(self.venv)], check=True)
+        site = self.venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+        shared = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+        (site / "shared.pth").write_text("".join(p + "\n" for p in shared))
+        (self.venv / "share").mkdir()
+        (self.venv / "share" / "jupyter").symlink_to(Path(sys.prefix) / "share" / "jupyter")
         alembic = self.venv / "bin" / "alembic"
         alembic.write_text(f"#!{self.venv / 'bin' / 'python'}\nimport sys\nfrom alembic.config import main\n"
                            "sys.exit(main())\n")
         alembic.chmod(0o755)
         self.python = str(self.venv / "bin" / "python")
+
+    def problem(self):
+        """Why this user cannot run the grader from this checkout, or None."""
+        probe = subprocess.run([self.python, "-c", "import autograder.grading, numpy, nbgrader, ipykernel"],
+                               cwd=ROOT, capture_output=True, text=True, user=self.uid, group=self.gid,
+                               extra_groups=[], env=_env({}))
+        if probe.returncode:
+            return (f"an unprivileged user cannot run the grader from {ROOT} with {sys.prefix}'s packages "
+                    f"(folders closed to other users?): {probe.stderr.strip().splitlines()[-1:]}")
+        return None
 
     def remove(self):
         end_processes(pid for pid in _pids_of(self.uid))
@@ -246,8 +262,8 @@ def user_mode_problem():
     for tool in ("useradd", "userdel"):
         if not shutil.which(tool):
             return f"no {tool} on this machine"
-    if not os.access("/usr/bin/python3.11", os.X_OK):
-        return "no /usr/bin/python3.11 for the unprivileged user's venv"
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        return f"no {SYSTEM_PYTHON} (this interpreter's version) for the unprivileged user's venv"
     return None
 
 
@@ -261,6 +277,8 @@ class Run:
     token: str = dataclasses.field(default_factory=lambda: "HOSTILE-" + secrets.token_hex(6))
     env_secret: str = dataclasses.field(default_factory=lambda: "GRADER-ENV-SECRET-" + secrets.token_hex(6))
     returncode: int | None = None
+    skipped: str | None = None  # why this mode could not run here
+    notebook_feedback: bool = False  # graded with --notebook-feedback
     seconds: float = 0.0
     stdout: str = ""
     stderr: str = ""
@@ -326,11 +344,18 @@ def grade_class(mode: str) -> Run:
             os.chmod(base, 0o755)
             user = User(base)
             python = user.python
+            run.skipped = user.problem()
+            if run.skipped:
+                return run
             for p in [run.course, *run.course.rglob("*")]:
                 os.lchown(p, user.uid, user.gid)
             kw = {"user": user.uid, "group": user.gid, "extra_groups": []}
+        # nbgrader's notebook HTML: as root only (under Debian's python3.11.2, soupsieve, which nbconvert's HTML
+        # export uses, rejects a CSS selector that the repository's 3.11.7 accepts)
+        run.notebook_feedback = mode == "root"
         cmd = [python, "-m", "autograder", "grade", "--course", str(run.course), "--solutions", str(run.solutions),
-               "--jobs", "2", "--timeout", str(CELL_TIMEOUT), "--notebook-feedback", *grade_flags(python)]
+               "--jobs", "2", "--timeout", str(CELL_TIMEOUT), *grade_flags(python)]
+        cmd += ["--notebook-feedback"] if run.notebook_feedback else []
         env = _env({"NNTRICKS_TEST_GRADER_SECRET": run.env_secret, "HOME": str(base)})
         first = subprocess.run(cmd + [a for s in FIRST for a in ("--student", s)], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=BUDGET, **kw)

@@ -43,6 +43,10 @@ def graded(request):
             print(f"unprivileged mode skipped: {problem}")
             pytest.skip(problem)
     run = grade_class(request.param)
+    if run.skipped:
+        shutil.rmtree(run.base, ignore_errors=True)
+        print(f"unprivileged mode skipped: {run.skipped}")
+        pytest.skip(run.skipped)
     yield run
     if not os.environ.get("NNTRICKS_HOSTILE_KEEP"):  # set it to look at the class after a failure
         shutil.rmtree(run.base, ignore_errors=True)
@@ -96,6 +100,9 @@ def test_honest_students_keep_their_grades(graded):
         got = {cell: scores[student][cell] for cell in tests}
         assert got == {cell: (points, None, None) for cell, points in tests.items()}, student
         assert scores[student]["q_why"][1:] == (None, None), student
+        assert (graded.course / "feedback" / student / "report.html").is_file(), f"no report for {student}"
+        if graded.notebook_feedback:
+            assert (graded.course / "feedback" / student / A / f"{A}.html").is_file(), f"no notebook HTML for {student}"
 
 
 def test_the_gradebook_is_whole_and_free(graded):
