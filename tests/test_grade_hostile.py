@@ -25,9 +25,7 @@ from hostile_support import (ADA_MARK, BUDGET, HONEST, HONEST_TESTS, REF_MARK, S
 
 MODES = ["root", "user"]
 #: attack -> what the grader still gets wrong (reported to the grader's authors; strict: fixed means XPASS)
-KNOWN = {
-    "sub_nb_garbage": "the reason is a bare 'UnicodeDecodeError' instead of naming the invalid notebook",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _cases():
