@@ -1,5 +1,7 @@
 """autograder.grading.autograde: failures classified by the type of the exception, not by its text."""
 
+import json
+
 import nbformat
 import pytest
 import sqlalchemy.exc
@@ -17,6 +19,9 @@ from autograder.grading.records import Failure
     (CellTimeoutError("x"), Failure.KERNEL_HUNG, "hung"),
     (LockedCellChanged("test_l2"), Failure.LOCKED_CELL_CHANGED, "test cell test_l2 was changed"),
     (NotJSONError("nope"), Failure.BAD_NOTEBOOK, "not a valid notebook"),
+    (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+     Failure.BAD_NOTEBOOK, "not a valid notebook"),
+    (json.JSONDecodeError("Expecting value", "x", 0), Failure.BAD_NOTEBOOK, "resubmit the .ipynb"),
     (ValueError("odd"), Failure.AUTOGRADE, "nbgrader autograde failed: ValueError: odd"),
 ])
 def test_the_students_failures(error, failure, words):

@@ -253,8 +253,9 @@ def classify(error: BaseException | None, log: str = "") -> tuple[Failure, str]:
     if isinstance(error, LockedCellChanged):
         return Failure.LOCKED_CELL_CHANGED, (f"test cell {error.grade_id} was changed in a way nbgrader cannot "
                                              "restore (its nbgrader metadata): nbgrader refused the notebook")
-    if isinstance(error, (NotJSONError, ValidationError)):
-        return Failure.BAD_NOTEBOOK, "the notebook file is not a valid notebook"
+    if isinstance(error, (NotJSONError, ValidationError, UnicodeDecodeError, json.JSONDecodeError)):
+        return Failure.BAD_NOTEBOOK, ("the notebook file is not a valid notebook (not UTF-8 JSON in nbformat): "
+                                      "resubmit the .ipynb file as Jupyter saved it")
     if error is not None:
         return Failure.AUTOGRADE, f"nbgrader autograde failed: {type(error).__name__}: {str(error)[:300]}"
     errors = [ln[len("[ERROR] "):] for ln in log.splitlines() if ln.startswith("[ERROR]") and "Please see" not in ln]
