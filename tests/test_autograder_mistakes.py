@@ -79,7 +79,7 @@ MISTAKES = [
     ("init", "xavier_normal variance", [("init", "W = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))",
                                          "W = rng.normal(0.0, 2.0 / (fan_in + fan_out), size=(fan_in, fan_out))")], "variance"),
     ("init", "lecun with He's 2", [("init", "W = rng.normal(0.0, np.sqrt(1.0 / fan_in), size=(fan_in, fan_out))",
-                                    "W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))")], "2 / fan_in"),
+                                    "W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))")], "He's variance instead of LeCun's"),
     ("init", "he_uniform drawn normal", [("init", "    a = np.sqrt(6.0 / fan_in)\n    W = rng.uniform(-a, a, size=(fan_in, fan_out))",
                                           "    a = np.sqrt(6.0 / fan_in)\n    W = rng.normal(0.0, a / np.sqrt(3), size=(fan_in, fan_out))")],
      "normal distribution instead of a uniform"),

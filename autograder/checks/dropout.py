@@ -42,7 +42,7 @@ def _forward(ctx, calls):
         label = _label(alpha, kw)
         res, y_after = values[i], values[j]
         if not isinstance(y_after, np.ndarray) or not np.array_equal(y_after, y):
-            raise Fail(f"{label} modified its input y in place: compute out = y * mask / alpha into a new array.")
+            raise Fail(f"{label} modified its input y in place: compute out into a new array.")
         if not isinstance(res, (tuple, list)) or len(res) != 2:
             raise Fail(f"{label} returned {describe_type(res)}, expected a tuple (out, mask)")
         out.append(tuple(res))
@@ -122,7 +122,7 @@ def forward_keep_rate(ctx):
 
 @check("forward_output", 2, "dropout_forward")
 def forward_output(ctx):
-    """Training output agrees with the mask: y * mask / alpha (inverted) or y * mask."""
+    """Training output agrees with the returned mask: dropped units 0, kept units scaled (inverted) or not."""
     r = ctx.rng()
     calls = [(r.normal(size=(20, 30)), 0.8, {"rng": ("seed", 1)}), (r.normal(size=(20, 30)), 0.3, {"rng": ("seed", 2)}),
              (r.normal(size=(6, 4)), 0.5, {"rng": ("seed", 3), "inverted": False}),
@@ -134,17 +134,17 @@ def forward_output(ctx):
         want = y * mask / alpha if inverted else y * mask
         m = mismatch(out, want, 1e-12, 1e-12, "out")
         if m:
-            text = f"{label}: {m} (expected {'y * mask / alpha' if inverted else 'y * mask'} with the returned mask)."
+            text = f"{label}: {m} (expected {'the kept units scaled as inverted dropout needs' if inverted else 'y * mask'} with the returned mask)."
             if isinstance(out, np.ndarray) and out.shape == y.shape:
                 for desc, alt, hint in (
-                        ("not divided by alpha", y * mask, "inverted dropout divides by alpha in training so "
-                         "that test time needs no change: out = y * mask / alpha."),
+                        ("not divided by alpha", y * mask, "inverted dropout scales the kept units in training so "
+                         "that E[out] = y (with E[mask] = alpha), and test time needs no change."),
                         ("divided by alpha without inverted=True", y * mask / alpha, "with inverted=False, "
                          "training returns y * mask and test mode multiplies by alpha."),
                         ("divided by 1 - alpha", y * mask / (1 - alpha) if alpha < 1 else None,
                          "alpha is the KEEP probability: divide by alpha."),
-                        ("multiplied by alpha", y * mask * alpha, "inverted dropout divides by alpha."),
-                        ("the mask was not applied", y / alpha if inverted else y, "out = y * mask (/ alpha)."),
+                        ("multiplied by alpha", y * mask * alpha, "E[out] must be y, and E[mask] = alpha: which scale does that need?"),
+                        ("the mask was not applied", y / alpha if inverted else y, "out keeps only the units where the mask is 1."),
                 ):
                     if alt is not None and mismatch(out, alt, 1e-9, 1e-12) is None:
                         text += f"\nLikely mistake: {desc}. Hint: {hint}"
@@ -205,7 +205,7 @@ def forward_test_mode(ctx):
             if isinstance(out, np.ndarray) and out.shape == yy.shape:
                 if inverted and (mismatch(out, alpha * yy, 1e-9, 1e-12) is None or mismatch(out, yy / alpha, 1e-9, 1e-12) is None):
                     text += ("\nLikely mistake: scaled in test mode with inverted dropout. Hint: inverted "
-                             "dropout already divided by alpha in training: at test time out = y.")
+                             "dropout already scaled in training: at test time out = y.")
                 elif not inverted and mismatch(out, yy, 1e-9, 1e-12) is None:
                     text += ("\nLikely mistake: forgot to scale at test time. Hint: without inversion the "
                              "test-time output is the expectation alpha * y.")
@@ -225,8 +225,8 @@ BACKWARD_MISTAKES = [
     Mistake("test-mode derivative scaled wrongly", "with mask=None, differentiate the TEST-mode forward pass of "
             "the same mode: which factor does it apply?",
             lambda dout, mask, alpha, inverted: (alpha * dout if inverted else dout) if mask is None else None),
-    Mistake("multiplied by alpha instead of dividing", "the forward pass DIVIDES the kept units by alpha; its "
-            "derivative keeps that same operation.",
+    Mistake("multiplied by alpha instead of dividing", "differentiate the forward pass as it is: its derivative "
+            "applies the same scale to the kept units, not its inverse.",
             lambda dout, mask, alpha, inverted: dout * mask * alpha if mask is not None else None),
 ]
 

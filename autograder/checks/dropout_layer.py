@@ -49,15 +49,15 @@ def _kept(label, out, y, alpha, inverted, default=False):
     kept = out != 0
     if np.allclose(out[kept], y[kept] * scale, rtol=1e-12, atol=0):
         return kept.astype(float)
-    text = (f"{label}: the kept units are not y{' / alpha' if inverted else ''} (alpha = {alpha}): out must be "
-            f"y * mask{' / alpha' if inverted else ''}.")
+    text = (f"{label}: the kept units are not {'scaled as inverted dropout needs' if inverted else 'y itself'} "
+            f"(alpha = {alpha}).")
     ratio = out[kept] / y[kept]
     if kept.any() and np.allclose(ratio, ratio[0], rtol=1e-12, atol=0):
         c = float(ratio[0])
         text += f" The kept units are y * {c:.6g}."
         if inverted and abs(c - 1) < 1e-12:
-            text += ("\nLikely mistake: not divided by alpha. Hint: inverted dropout divides by alpha in training: "
-                     "out = y * mask / alpha.")
+            text += ("\nLikely mistake: not divided by alpha. Hint: inverted dropout scales the kept units in training "
+                     "so that E[out] = y (with E[mask] = alpha).")
         elif not inverted and abs(c * alpha - 1) < 1e-12:
             text += ("\nLikely mistake: divided by alpha without inverted=True. Hint: with inverted=False, "
                      "training returns y * mask.")
@@ -78,7 +78,7 @@ def _rate(label, mask, alpha):
 
 @check("layer_forward", 0.5, "dropout_forward")
 def layer_forward(ctx):
-    """Dropout(alpha).forward(y) in training mode returns y * mask / alpha with P(keep) = alpha; the defaults
+    """Dropout(alpha).forward(y) in training mode keeps each unit with P(keep) = alpha, scaled (inverted); the defaults
     are alpha = 0.5 and inverted dropout; train=False returns y."""
     r = ctx.rng()
     y = r.normal(size=SHAPE) + 5.0  # no zeros: the mask can be read off the output
@@ -119,8 +119,8 @@ def layer_fresh_masks(ctx):
 
 @check("layer_backward", 0.5, "dropout_backward", uses=("dropout_forward",))
 def layer_backward(ctx):
-    """backward(dout) after a training forward passes the gradient through that forward's mask:
-    dout * mask / alpha (inverted) or dout * mask."""
+    """backward(dout) after a training forward passes the gradient through that forward's mask,
+    with that forward's scale."""
     r = ctx.rng(2)
     y, dout = r.normal(size=(40, 50)) + 5.0, r.normal(size=(40, 50))
     for alpha, inverted in ((0.7, None), (0.4, False)):

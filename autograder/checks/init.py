@@ -43,18 +43,20 @@ def _alternatives(name, fi, fo, std_param=0.01):
             out.append(("fan_out used instead of fan_in", "normal", sw,
                         "W has shape (fan_in, fan_out): fan_in is the number of ROWS, the inputs of each unit."))
         if name == "he_normal":
-            out.append(("missing the factor 2 of He (that is LeCun)", "normal", math.sqrt(1 / fi),
-                        "He: std = sqrt(2 / fan_in), the 2 compensating the ReLU's zeroed half."))
+            out.append(("missing He's correction for the ReLU (that is LeCun)", "normal", math.sqrt(1 / fi),
+                        "a ReLU zeroes about half of its inputs: redo the forward variance through it "
+                        "(E[relu(z)^2] in terms of Var(z)) and correct Var(W) for what it loses."))
             out.append(("Xavier's fan_in + fan_out used", "normal", math.sqrt(2 / (fi + fo)),
-                        "He uses fan_in only: sqrt(2 / fan_in)."))
+                        "He keeps the forward variance only: fan_in alone, no compromise with fan_out."))
         if name == "xavier_normal":
-            out.append(("He's sqrt(2 / fan_in) used", "normal", math.sqrt(2 / fi),
-                        "Xavier averages both fans: sqrt(2 / (fan_in + fan_out))."))
-            out.append(("the uniform bound sqrt(6 / (fan_in + fan_out)) used as the std", "normal",
-                        math.sqrt(6 / (fi + fo)), "normal Xavier: std = sqrt(2 / (fan_in + fan_out))."))
+            out.append(("He's standard deviation used (fan_in only)", "normal", math.sqrt(2 / fi),
+                        "Xavier compromises between the forward (fan_in) and backward (fan_out) conditions: "
+                        "both fans appear."))
+            out.append(("Xavier's uniform bound used as the std", "normal", math.sqrt(6 / (fi + fo)),
+                        "U[-a, a] has variance a^2 / 3: the normal's std is not the uniform's bound."))
         if name == "lecun_normal":
-            out.append(("variance 2 / fan_in (He) instead of 1 / fan_in", "normal", math.sqrt(2 / fi),
-                        "std = sqrt(1 / fan_in)."))
+            out.append(("He's variance instead of LeCun's", "normal", math.sqrt(2 / fi),
+                        "LeCun keeps the forward variance of a LINEAR unit: no correction for a ReLU."))
         if name == "normal":
             out.append(("ignored the std argument", "normal", 0.01 if std_param != 0.01 else 1.0,
                         "use the std you are given (default 0.01)."))
@@ -75,14 +77,14 @@ def _alternatives(name, fi, fo, std_param=0.01):
                         "W has shape (fan_in, fan_out): fan_in is the number of ROWS."))
         if name == "he_uniform":
             out.append(("Xavier's bound used", "uniform", math.sqrt(6 / (fi + fo)) / math.sqrt(3),
-                        "He uniform: a = sqrt(6 / fan_in)."))
-            out.append(("bound sqrt(2 / fan_in) (the normal std) used", "uniform", math.sqrt(2 / fi) / math.sqrt(3),
-                        "a = sqrt(6 / fan_in), so that the variance a^2 / 3 is 2 / fan_in."))
+                        "He uses fan_in only: no compromise with fan_out."))
+            out.append(("He's normal std used as the bound", "uniform", math.sqrt(2 / fi) / math.sqrt(3),
+                        "U[-a, a] has variance a^2 / 3: choose a so that this is He's variance."))
         if name == "xavier_uniform":
-            out.append(("bound sqrt(2 / (fan_in + fan_out)) (the normal std) used", "uniform",
-                        math.sqrt(2 / (fi + fo)) / math.sqrt(3), "a = sqrt(6 / (fan_in + fan_out))."))
-            out.append(("He's bound sqrt(6 / fan_in) used", "uniform", math.sqrt(6 / fi) / math.sqrt(3),
-                        "Xavier averages both fans: sqrt(6 / (fan_in + fan_out))."))
+            out.append(("Xavier's normal std used as the bound", "uniform", math.sqrt(2 / (fi + fo)) / math.sqrt(3),
+                        "U[-a, a] has variance a^2 / 3: choose a so that this is Glorot's variance."))
+            out.append(("He's bound used (fan_in only)", "uniform", math.sqrt(6 / fi) / math.sqrt(3),
+                        "Xavier compromises between fan_in and fan_out: both fans appear."))
         if name == "uniform_fan_in":
             out.append(("bound 1 / fan_in (no square root)", "uniform", 1 / fi / math.sqrt(3),
                         "a = 1 / sqrt(fan_in)."))

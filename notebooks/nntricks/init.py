@@ -73,13 +73,16 @@ def uniform_fan_in(fan_in, fan_out, rng=None):
 
 
 def xavier_uniform(fan_in, fan_out, rng=None):
-    """Glorot/Xavier uniform: ``U[-a, a]`` with ``a = sqrt(6 / (fan_in + fan_out))`` (tanh, sigmoid).
+    """Glorot/Xavier uniform (tanh, sigmoid): ``U[-a, a]``.
 
-    The variance ``a^2 / 3 = 2 / (fan_in + fan_out)`` compromises between
-    keeping the forward (fan_in) and the backward (fan_out) variance.
+    Its variance is Glorot's compromise between the condition that keeps the
+    forward variance (fan_in) and the one that keeps the backward variance
+    (fan_out): derive it (notebook 03, before Exercise 3.2), then the bound ``a``.
 
     Returns:
         W: shape (fan_in, fan_out).
+
+    Trap: ``a`` is a bound, not a standard deviation: ``U[-a, a]`` has variance ``a^2 / 3``.
     """
     _check_fans(fan_in, fan_out)
     rng = _rng(rng)
@@ -89,12 +92,13 @@ def xavier_uniform(fan_in, fan_out, rng=None):
 
 
 def xavier_normal(fan_in, fan_out, rng=None):
-    """Glorot/Xavier normal: std ``sqrt(2 / (fan_in + fan_out))``.
+    """Glorot/Xavier normal (tanh, sigmoid): ``N(0, std^2)`` with Glorot's compromise as its variance.
 
     Returns:
         W: shape (fan_in, fan_out).
 
-    Trap: the formula gives the standard deviation; ``rng.normal`` takes a std, not a variance.
+    Trap: the derivation (notebook 03, before Exercise 3.2) gives a variance;
+    ``rng.normal`` takes a std, not a variance.
     """
     _check_fans(fan_in, fan_out)
     rng = _rng(rng)
@@ -104,10 +108,15 @@ def xavier_normal(fan_in, fan_out, rng=None):
 
 
 def lecun_normal(fan_in, fan_out, rng=None):
-    """The simpler ``N(0, 1) * sqrt(1 / fan_in)``: keeps the forward variance of a linear unit at 1.
+    """LeCun normal: ``N(0, std^2)`` with the variance that keeps the forward variance of a linear unit.
+
+    For ``z = x @ W`` with independent zero-mean inputs and weights, choose
+    ``Var(W)`` so that ``Var(z) = Var(x)`` (notebook 03, before Exercise 3.2).
 
     Returns:
         W: shape (fan_in, fan_out).
+
+    Trap: ``rng.normal`` takes a std, not a variance.
     """
     _check_fans(fan_in, fan_out)
     rng = _rng(rng)
@@ -117,12 +126,15 @@ def lecun_normal(fan_in, fan_out, rng=None):
 
 
 def he_uniform(fan_in, fan_out, rng=None):
-    """He/Kaiming uniform for ReLU: ``U[-a, a]`` with ``a = sqrt(6 / fan_in)``.
+    """He/Kaiming uniform for ReLU: ``U[-a, a]``.
 
-    A ReLU zeroes half of its inputs, so the variance is doubled: ``a^2 / 3 = 2 / fan_in``.
+    Its variance keeps the forward variance through a ReLU layer, which zeroes
+    about half of its inputs: derive the factor this costs (notebook 03, before Exercise 3.2), then ``a``.
 
     Returns:
         W: shape (fan_in, fan_out).
+
+    Trap: ``a`` is a bound, not a standard deviation: ``U[-a, a]`` has variance ``a^2 / 3``.
     """
     _check_fans(fan_in, fan_out)
     rng = _rng(rng)
@@ -132,12 +144,13 @@ def he_uniform(fan_in, fan_out, rng=None):
 
 
 def he_normal(fan_in, fan_out, rng=None):
-    """He/Kaiming normal for ReLU: std ``sqrt(2 / fan_in)``.
+    """He/Kaiming normal for ReLU: ``N(0, std^2)`` with He's variance (notebook 03, before Exercise 3.2).
 
     Returns:
         W: shape (fan_in, fan_out).
 
-    Trap: it is the FAN-IN (rows of ``W``), not fan_out, that sets the forward variance.
+    Trap: it is the FAN-IN (rows of ``W``), not fan_out, that sets the forward
+    variance; ``rng.normal`` takes a std, not a variance.
     """
     _check_fans(fan_in, fan_out)
     rng = _rng(rng)

@@ -153,7 +153,9 @@ class Tanh(Module):
     def backward(self, dout):
         """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
 
-        Hint: ``tanh' = 1 / cosh^2``; write it through the saved output ``y``.
+        Hint: differentiate ``tanh = sinh / cosh`` (the question before Exercise 1.7), then
+        write the result through the saved output ``y``: no second ``tanh``. Trap: ``dout``
+        must be multiplied in (chain rule).
         """
         # YOUR CODE HERE: Exercise 1.7 (Backward through the nonlinearities), notebooks/01_divergences.ipynb
         raise NotImplementedError('Exercise 1.7 (Backward through the nonlinearities), notebooks/01_divergences.ipynb: implement nntricks.nn.Tanh.backward')

@@ -147,11 +147,11 @@ class Adam(Optimizer):
 
         g = g + weight_decay * w
         m = beta1 * m + (1 - beta1) * g          v = beta2 * v + (1 - beta2) * g^2
-        m_hat = m / (1 - beta1^t)                v_hat = v / (1 - beta2^t)
+        m_hat, v_hat: m and v bias-corrected for step t (derive them: notebook 02, Question 3)
         w = w - lr * m_hat / (sqrt(v_hat) + eps)
 
-    ``t`` counts steps from 1. ``eps`` sits outside the square root, as in the
-    paper and in PyTorch.
+    ``t`` (``self.t``) counts steps from 1. ``eps`` sits outside the square
+    root, as in the paper and in PyTorch.
 
     Args:
         params: list of arrays.
@@ -160,10 +160,9 @@ class Adam(Optimizer):
         eps: added to ``sqrt(v_hat)``.
         weight_decay: L2 coefficient added to the gradient (see AdamW for the decoupled form).
 
-    Trap: ``m`` and ``v`` start at 0, so early on they underestimate the
-    moments (after one step ``m = (1 - beta1) g``, ``v = (1 - beta2) g^2``).
-    Without the correction the first steps have the wrong size: for a steady
-    gradient ``lr (1 - beta1^t) / sqrt(1 - beta2^t)``, about 3 ``lr`` at ``t = 1``.
+    Trap: ``m`` and ``v`` start at 0, so during the first steps they
+    underestimate the moments they stand for; the correction depends on the
+    step count ``t``, not on a constant, and fades out as ``t`` grows.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):

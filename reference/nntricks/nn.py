@@ -157,7 +157,9 @@ class Tanh(Module):
     def backward(self, dout):
         """``dL/dx`` from ``dout = dL/dy`` (shape of ``x``), after ``forward``.
 
-        Hint: ``tanh' = 1 / cosh^2``; write it through the saved output ``y``.
+        Hint: differentiate ``tanh = sinh / cosh`` (the question before Exercise 1.7), then
+        write the result through the saved output ``y``: no second ``tanh``. Trap: ``dout``
+        must be multiplied in (chain rule).
         """
         ### BEGIN SOLUTION
         dx = dout * (1 - self.y**2)
