@@ -22,7 +22,7 @@ from bookbrowser import (DESKTOP, PHONE, ROOT, SHOTS, browser, chapters, pages, 
 RAW_TEX = re.compile(r"\$|\\[()\[\]_]|\\[A-Za-z]+")
 # chapters whose solutions another helper owns, executed before the figures' 160 dpi setting: the
 # lead re-executes them after merging (the setup cell's `%config InlineBackend.figure_formats`)
-LOW_DPI = {"01_divergences.html", "02_optimizers.html", "05_dropout.html"}
+LOW_DPI = {"05_dropout.html"}
 LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.cell", "Hidden checks of",
          "### BEGIN SOLUTION", "### END SOLUTION")
 
