@@ -67,8 +67,9 @@ test: system-packages setup book-setup $(TEST_EXTRAS)  ## every test: the refere
 release: setup  ## regenerate notebooks/ from reference/ and solutions/
 	$(PY) -m autograder release
 
-example-class: setup  ## grade the bundled synthetic class end to end (build/example_class/)
+example-class: setup  ## grade the bundled synthetic class end to end, then its insights page (build/example_class/)
 	$(PY) -m autograder grade --example --jobs 2
+	$(PY) -m autograder insights --course build/example_class
 
 gradescope-image-test: setup  ## as root, with debootstrap: the Gradescope zip on a bare Debian 12 (about 3 min)
 	NNTRICKS_GRADESCOPE_IMAGE=1 $(PY) -m pytest tests/test_gradescope_image.py -v
