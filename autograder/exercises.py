@@ -92,6 +92,7 @@ EXERCISES = {
     **_rows("dropout", [
         ("dropout_forward", "5.1", "The dropout forward pass"),
         ("dropout_backward", "5.2", "The dropout backward pass"),
+        ("exact_average", "5.3", "The exact average over all masks"),
     ]),
     **_rows("regularization", [
         ("l2_penalty", "6.1", "L2 and L1 penalties"),

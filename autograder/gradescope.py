@@ -90,10 +90,12 @@ set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PY="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 [ -x "$PY" ] || PY="$(command -v python3)"
+# the grader's own folder is the working directory (so the only one -m puts on sys.path); the submission
+# (in $ROOT/submission) is never on the import path: it is only read, and its code runs in the sandbox.
+# -E -s: no PYTHON* variables, no user site-packages.
 cd "$ROOT/source" || exit 1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-unset PYTHONPATH
-exec "$PY" -m autograder.gradescope run --root "$ROOT"
+exec "$PY" -E -s -m autograder.gradescope run --root "$ROOT"
 """
 
 

@@ -178,10 +178,26 @@ def _result(check: Check, score: float, output: str) -> dict:
             "tags": [check.topic, check.exercise]}
 
 
-def _forbidden_message(topic, findings):
-    return (f"nntricks.{topic} earns nothing: it uses code that is not its own ("
-            + "; ".join(findings[:5]) + "). Work done by torch, jax, tensorflow, the autograder or "
-            "the reference is not graded: implement the exercises with numpy.")
+def _forbidden_message(check: Check, findings):
+    return (f"{check.full_name} earns nothing: the code it grades ({', '.join(check.exercises)}) uses code that "
+            "is not its own (" + "; ".join(findings[:5]) + "). Work done by torch, jax, tensorflow, the autograder "
+            "or the reference is not graded: implement the exercises with numpy.")
+
+
+def charged(static, checks: list[Check]) -> dict[str, list[str]]:
+    """Check name -> the forbidden findings its exercises can reach (only the checks that have some):
+    a finding costs the exercises that use the code holding it (see :func:`staticscan.tainted`)."""
+    per_exercise: dict[str, list[str]] = {}
+    out = {}
+    for c in checks:
+        found = []
+        for key in c.exercises:
+            if key not in per_exercise:
+                per_exercise[key] = staticscan.tainted(static, key)
+            found += [f for f in per_exercise[key] if f not in found]
+        if found:
+            out[c.full_name] = found
+    return out
 
 
 def run_topic(topic: str, checks: list[Check], run: "TopicRun | None",
@@ -189,14 +205,17 @@ def run_topic(topic: str, checks: list[Check], run: "TopicRun | None",
     """Results of one topic's checks, plus notes and internal errors."""
     if missing:
         return [_result(c, 0.0, missing) for c in checks], [], []
-    findings = staticscan.forbidden_for(run.static, topic)
-    if findings:
+    taint = charged(run.static, checks)
+    if len(taint) == len(checks):
         run.close()
-        return [_result(c, 0.0, _forbidden_message(topic, findings)) for c in checks], [], []
+        return [_result(c, 0.0, _forbidden_message(c, taint[c.full_name])) for c in checks], [], []
     static = run.static
     results, errors = [], []
     try:
         for c in checks:
+            if c.full_name in taint:
+                results.append(_result(c, 0.0, _forbidden_message(c, taint[c.full_name])))
+                continue
             ctx = Ctx(c, run)
             try:
                 c.fn(ctx)
@@ -218,7 +237,9 @@ def run_topic(topic: str, checks: list[Check], run: "TopicRun | None",
     notes = list(run.notes)
     if run.blocked:
         notes.append(f"nntricks.{topic}: the sandbox blocked: " + "; ".join(run.blocked[:8]))
-    findings = staticscan.forbidden_for(static, topic, through_init=True) if run.through_init else []
+    # importing the package's __init__ ran its import-time code, and that of every module it imports
+    findings = [f for m in staticscan.reachable(static, "nntricks") if m in static
+                for f in static[m].whole] if run.through_init else []
     if run.forbidden_loaded or findings:
         what = ", ".join(sorted(run.forbidden_loaded)) or "; ".join(findings[:5])
         msg = (f"nntricks.{topic} earns nothing: it used {what}. Work done by torch, jax, tensorflow, "
@@ -288,7 +309,7 @@ def grade(path, topics=None, exercises=None, limits: Limits | None = None, jobs:
                 # Start every topic's worker at once: starting is mostly waiting (imports), so the
                 # starts overlap each other and the checks of the first topics.
                 for t in order:
-                    if not staticscan.forbidden_for(static, t):
+                    if len(charged(static, by_topic[t])) < len(by_topic[t]):
                         runs[t].prestart()
             with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
                 futures = {t: pool.submit(run_topic, t, by_topic[t], runs[t], missing) for t in order}

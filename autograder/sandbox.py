@@ -9,7 +9,7 @@ bytes the worker may print, and turns every way a worker can fail into a
 come from (bubblewrap, or the worker's own limits alone) is
 :mod:`autograder.bwrap`.
 
-To start quickly, the workers of one submission are forked by a :class:`Zygote`
+To start quickly, the workers of one submission are forked by a :class:`Zygote` (:mod:`autograder.zygote`)
 started in the same sandbox, which imports numpy once (a fork costs
 milliseconds, an interpreter with numpy a few hundred); each forked worker
 installs its own limits, seccomp filter and audit hook before it imports the
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from .bwrap import SANDBOX_WARNING, base_config, bwrap_path, command, sandbox_kind, warn_if_unsandboxed
 from .protocol import Closed, Deadline, FrameReader, ProtocolError, write_frame
+from .zygote import Zygote, ZygoteChild, ZygoteError
 
 __all__ = ["Limits", "Worker", "WorkerFailure", "Zygote", "ZygoteError",
            "SANDBOX_WARNING", "bwrap_path", "sandbox_kind", "warn_if_unsandboxed"]
@@ -77,7 +77,7 @@ class Worker:
     def __init__(self, sub_dir: Path, modules: list[str], limits: Limits, zygote: "Zygote | None" = None):
         self.sub_dir, self.modules, self.limits = Path(sub_dir), list(modules), limits
         self.zygote = zygote
-        self.proc: "subprocess.Popen | _ZygoteChild | None" = None
+        self.proc: "subprocess.Popen | ZygoteChild | None" = None
         self.ready: dict = {}
         self._req_id = 0
         self._output = bytearray()
@@ -107,7 +107,7 @@ class Worker:
         try:
             if self.zygote is not None and self.zygote.alive:
                 try:
-                    self.proc = _ZygoteChild(self.zygote, self.zygote.spawn(cfg, [req_r, resp_w, out_w]))
+                    self.proc = ZygoteChild(self.zygote, self.zygote.spawn(cfg, [req_r, resp_w, out_w]))
                 except ZygoteError:
                     self.proc = None
             if self.proc is None:
@@ -169,7 +169,7 @@ class Worker:
         self._killed_by_us = True
         proc = self.proc
         # a forked child's pid lives in the sandbox's namespace: only the zygote may use it
-        fns = [proc.kill] if isinstance(proc, _ZygoteChild) else [lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill]
+        fns = [proc.kill] if isinstance(proc, ZygoteChild) else [lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill]
         for fn in fns:
             try:
                 fn()
@@ -219,7 +219,7 @@ class Worker:
         if self._output_exceeded:
             return (f"killed: it printed more than {self.limits.output_bytes >> 20} MB while {what} "
                     "(remove the prints from your functions)")
-        wrapped = bwrap_path() and not isinstance(self.proc, _ZygoteChild)  # bwrap reports a signal as 128 + n
+        wrapped = bwrap_path() and not isinstance(self.proc, ZygoteChild)  # bwrap reports a signal as 128 + n
         sig = -rc if rc < 0 else (rc - 128 if wrapped and rc > 128 else None)
         if sig:
             text = _SIGNAL_MEANING.get(sig, "killed by signal {sig}")
@@ -281,120 +281,6 @@ class Worker:
             raise WorkerFailure("protocol", f"the worker answered out of turn while {what}; did your code "
                                             "write to a file descriptor it does not own?")
         return answer, out_blobs
-
-
-class ZygoteError(Exception):
-    """The zygote does not answer; workers are then started directly."""
-
-
-class Zygote:
-    """A trusted process in the sandbox that imports numpy once and forks the
-    workers of one submission (see ``_worker._zygote``): starting a worker then
-    costs a fork instead of an interpreter and a numpy import. Every worker
-    still installs its own limits, seccomp filter and audit hook before it
-    imports the student's code. Thread-safe."""
-
-    def __init__(self, sub_dir: Path, limits: Limits, preload=()):
-        import socket
-
-        bwrap = bwrap_path()
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cfg = dict(base_config(Path(sub_dir), bwrap), mode="zygote", ctl_fd=child.fileno(), preload=list(preload))
-        cmd, env, cwd = command(Path(sub_dir), bwrap, cfg)
-        try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, pass_fds=(child.fileno(),),
-                                         start_new_session=True, env=env, cwd=cwd, close_fds=True)
-        except BaseException:
-            parent.close()
-            raise
-        finally:
-            child.close()
-        self.sock, self.lock, self.alive = parent, threading.Lock(), True
-        self._ready, self._import_timeout = False, limits.import_timeout
-
-    def _wait_ready(self) -> None:
-        """Called under the lock by the first request: the zygote starts while the decider works."""
-        try:
-            self.sock.settimeout(self._import_timeout)
-            if json.loads(self.sock.recv(1 << 16) or b"{}").get("ready") is not True:
-                raise ZygoteError("the zygote did not start")
-        except (OSError, ValueError, ZygoteError) as e:
-            self.alive = False
-            raise ZygoteError(str(e)) from None
-        self._ready = True
-
-    def _request(self, cmd: dict, fds=(), timeout: float = 30.0) -> dict:
-        import socket
-
-        with self.lock:
-            if not self.alive:
-                raise ZygoteError("the zygote is gone")
-            if not self._ready:
-                self._wait_ready()
-            try:
-                self.sock.settimeout(timeout)
-                socket.send_fds(self.sock, [json.dumps(cmd).encode()], list(fds))
-                reply = json.loads(self.sock.recv(1 << 16))
-            except (OSError, ValueError) as e:
-                self.alive = False
-                raise ZygoteError(str(e)) from None
-        if not isinstance(reply, dict) or not reply.get("ok"):
-            raise ZygoteError(f"the zygote refused {cmd.get('cmd')}")
-        return reply
-
-    def spawn(self, cfg: dict, fds) -> int:
-        pid = self._request({"cmd": "spawn", "cfg": cfg}, fds).get("pid")
-        if not isinstance(pid, int):
-            raise ZygoteError("no pid")
-        return pid
-
-    def kill(self, pid: int) -> None:
-        self._request({"cmd": "kill", "pid": pid})
-
-    def wait(self, pid: int, timeout: float) -> int | None:
-        status = self._request({"cmd": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 30).get("status")
-        return status if isinstance(status, int) else None
-
-    def close(self) -> None:
-        self.alive = False
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            for fn in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
-                try:
-                    fn()
-                except OSError:
-                    pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-class _ZygoteChild:
-    """The part of ``subprocess.Popen``'s interface the Worker uses, for a worker forked by a zygote."""
-
-    def __init__(self, zygote: Zygote, pid: int):
-        self.zygote, self.pid, self.returncode = zygote, pid, None
-
-    def kill(self):
-        self.zygote.kill(self.pid)
-
-    def wait(self, timeout=None):
-        if self.returncode is None:
-            try:
-                status = self.zygote.wait(self.pid, 30.0 if timeout is None else float(timeout))
-            except ZygoteError:
-                status = -signal.SIGKILL  # the zygote is gone, and its children with it
-            if status is None:
-                raise subprocess.TimeoutExpired("worker", timeout)
-            self.returncode = status
-        return self.returncode
 
 
 def _human(n: int) -> str:

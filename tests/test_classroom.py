@@ -81,38 +81,43 @@ class Runner:
         (self.bin / "sudo").chmod(0o755)
         self.sudo_log = tmp_path / "sudo.log"
 
-    def push(self, workspace: Path) -> dict:
-        """Run every step on ``workspace``; return what the reporter would post."""
-        if workspace.joinpath(".nntricks-grader").exists():
-            shutil.rmtree(workspace / ".nntricks-grader")
+    def push(self, repo: Path) -> dict:
+        """Run every step on the student's repository ``repo``, in a fresh workspace (as each run of
+        GitHub's runner is); return what the reporter would post."""
+        workspace = repo.parent / f"{repo.name}-workspace"
+        workspace.mkdir()
         output = self.temp / "github_output"
         output.write_text("")
         env = {"PATH": f"{self.bin}:/usr/bin:/bin", "HOME": str(self.home), "GITHUB_WORKSPACE": str(workspace),
                "RUNNER_TEMP": str(self.temp), "GITHUB_OUTPUT": str(output), "LANG": "C.UTF-8"}
         env.update({k: str(v) for k, v in self.workflow["env"].items()})
-        context = {"github.workspace": str(workspace), "runner.os": "Linux",
+        context = {"github.workspace": str(workspace), "runner.os": "Linux", "runner.temp": str(self.temp),
                    **{f"env.{k}": str(v) for k, v in self.workflow["env"].items()}}
         outputs = {}
         for step in self.job["steps"]:
             if "uses" in step:
-                self._uses(step, workspace, context, outputs)
+                self._uses(step, repo, workspace, context, outputs)
                 continue
             step_env = dict(env, **{k: _expand(str(v), context) for k, v in step.get("env", {}).items()})
             script = _expand(step["run"], context)
+            cwd = workspace / _expand(step.get("working-directory", "."), context)
             run = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                                 cwd=workspace, env=step_env, capture_output=True, text=True, timeout=600)
+                                 cwd=cwd, env=step_env, capture_output=True, text=True, timeout=600)
             assert run.returncode == 0, f"step {step['name']!r} failed:\n{run.stdout}\n{run.stderr}"
             if "id" in step:
                 outputs[step["id"]] = dict(line.split("=", 1) for line in output.read_text().splitlines())
                 output.write_text("")
         return self.reported
 
-    def _uses(self, step, workspace, context, outputs):
+    def _uses(self, step, repo, workspace, context, outputs):
         action = step["uses"].split("@")[0]
         if action == "actions/checkout" and "repository" in step.get("with", {}):
             dest = workspace / step["with"]["path"]
             for part in step["with"]["sparse-checkout"].split():
                 shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif action == "actions/checkout":  # the student's repository, links kept as links (as git does)
+            shutil.copytree(repo, workspace / step.get("with", {}).get("path", "."), symlinks=True,
+                            dirs_exist_ok=True)
         elif action == "classroom-resources/autograding-grading-reporter":
             for runner in step["with"]["runners"].split(","):
                 value = step["env"][f"{runner.strip().upper()}_RESULTS"]
@@ -148,3 +153,37 @@ def test_workflow_grades_the_stubs_then_a_correct_package(tmp_path):
     assert correct["score"] == pytest.approx(total) and correct["max_score"] == total
     assert correct["results"]["status"] == "pass"
     assert venv.stat().st_mtime == stamp, "the second push reuses the cached environment"
+
+
+#: A student's repository that tries to replace the grader: everything here would run, or be imported
+#: instead of the grader's own modules, if the student's checkout were on the grader's import path.
+FORGED = base64.b64encode(json.dumps({"version": 1, "status": "pass", "max_score": 1,
+                                      "tests": [{"name": "forged", "status": "pass", "score": 1000,
+                                                 "max_score": 1}]}).encode()).decode()
+HOSTILE = {
+    "autograder/__init__.py": "",
+    "autograder/__main__.py": "import sys\nsys.exit(0)\n",
+    "autograder/classroom.py": f"print('result={FORGED}')\n",
+    "numpy/__init__.py": "raise SystemExit('the student\\'s numpy was imported')\n",
+    "sitecustomize.py": f"import atexit\natexit.register(print, 'result={FORGED}')\n",
+    "usercustomize.py": "raise SystemExit('the student\\'s usercustomize was imported')\n",
+    "nntricks_grader.pth": "import sys; sys.exit('a student .pth file was processed')\n",
+    "grader/autograder/__init__.py": "raise SystemExit('the student\\'s grader/ folder was imported')\n",
+    ".nntricks-grader/autograder/__init__.py": "raise SystemExit('the student\\'s .nntricks-grader was imported')\n",
+}
+
+
+def test_a_hostile_repository_cannot_shadow_the_grader(tmp_path):
+    """An autograder/ or numpy/ folder, a sitecustomize.py, a .pth file, a folder where the grader is
+    checked out, a link to the grader's results file: the stubs still get their honest 0 points."""
+    runner = Runner(tmp_path)
+    total = sum(topic_points().values())
+    repo = _student_repo(tmp_path / "hostile", ROOT / "notebooks" / "nntricks")
+    for rel, text in HOSTILE.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    (repo / "results.json").symlink_to(runner.temp / "results.json")
+    reported = runner.push(repo)
+    assert reported["max_score"] == total and reported["score"] == 0, reported["results"]["tests"][:2]
+    assert [t["name"] for t in reported["results"]["tests"]] != ["forged"]
+    assert any("NotImplementedError" in t["message"] for t in reported["results"]["tests"])

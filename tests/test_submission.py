@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REFERENCE, check, gradescope, submission
+from autograder import REFERENCE, check, gradescope, intake_files, submission
 from autograder.submission import MAX_DEPTH, MAX_FILE_BYTES, MAX_FILES, IntakeError, intake
 from autograder_support import STUBS, snapshot
 
@@ -255,7 +255,7 @@ def test_too_many_files(tmp_path, dest):
 
 
 def test_total_size_cap(tmp_path, dest, monkeypatch):
-    monkeypatch.setattr(submission, "MAX_TOTAL_BYTES", 10_000)
+    monkeypatch.setattr(intake_files, "MAX_TOTAL_BYTES", 10_000)
     pkg = _pkg(tmp_path / "sub" / "nntricks", STUBS)
     (pkg / "zz.txt").write_bytes(b"x" * 9_000)
     got = intake(tmp_path / "sub", dest)

@@ -109,8 +109,8 @@ JACOBIAN_MISTAKES = [
             lambda z, eps: np.eye(z.shape[0]) / np.sqrt(np.var(z) + eps)),
     Mistake("forgot the -1/B term (the mean's dependence on z_i)", "d mu / d z_i = 1/B: the path through the "
             "mean adds the same term to every entry.", lambda z, eps: _jac(z, eps, drop_mean=True)),
-    Mistake("forgot the variance term", "the path through sigma^2 is missing: d sigma^2 / d z_i = "
-            "2 (z_i - mu) / B, and u_j depends on sigma^2 through 1 / sqrt(s).", lambda z, eps: _jac(z, eps, drop_var=True)),
+    Mistake("forgot the variance term", "the path through sigma^2 is missing: every z_i moves sigma^2, "
+            "and u_j depends on sigma^2 through 1 / sqrt(s); follow that path of the chain rule too.", lambda z, eps: _jac(z, eps, drop_var=True)),
     Mistake("the variance term has the wrong power of s", "redo the derivative of s^(-1/2) with respect to "
             "sigma^2 (s = sigma^2 + eps).",
             lambda z, eps: _jac(z, eps, var_power=0.0)),
@@ -120,8 +120,8 @@ JACOBIAN_MISTAKES = [
     Mistake("unbiased variance", "training-mode batch norm uses the biased variance (divide by B).",
             lambda z, eps: _jac(z, eps, ddof=1)),
     Mistake("forgot eps", "s = sigma^2 + eps.", lambda z, eps: _jac(z, eps, no_eps=True)),
-    Mistake("a factor 2 in the variance term", "d sigma^2 / d z_i = 2 (z_i - mu) / B; the 2 cancels "
-            "the 1/2 from d(s^(-1/2)).", lambda z, eps: 2 * _jac(z, eps) - _jac(z, eps, drop_var=True)),
+    Mistake("a factor 2 in the variance term", "recheck the constants along the variance path: the factor "
+            "that differentiating the square inside sigma^2 gives meets the one from differentiating s^(-1/2).", lambda z, eps: 2 * _jac(z, eps) - _jac(z, eps, drop_var=True)),
 ]
 
 
@@ -189,19 +189,22 @@ BACKWARD_MISTAKES = [
     Mistake("forgot the 1/B in the variance term", "the variance's correction is an average over the "
             "minibatch, not a sum.",
             lambda dout, **k: _bwd(dout, how="sum_var_term", **k)),
-    Mistake("forgot gamma", "the normalization's upstream gradient is du = gamma * dout.",
+    Mistake("forgot gamma", "out = gamma * u + beta: the path from out back to u passes through the factor gamma.",
             lambda dout, **k: _bwd(dout, how="no_gamma", **k)),
     Mistake("unbiased variance in training", "training mode uses the BIASED minibatch variance (divide by B), "
             "in the forward pass and in the backward.", lambda dout, **k: _bwd(dout, ddof=1, **k)),
     Mistake("forgot eps", "the forward divides by sqrt(var + eps), and the backward uses the same 1 / sqrt(var + eps).",
             lambda dout, eps, **k: _bwd(dout, eps=0.0, **k)),
-    Mistake("dgamma and dbeta swapped", "dgamma = sum(dout * u, axis=0), dbeta = sum(dout, axis=0).",
+    Mistake("dgamma and dbeta swapped", "gamma multiplies the normalized u, beta is only added: which of the two "
+            "gradients keeps a factor u?",
             lambda dout, **k: _bwd(dout, how="swap", **k)),
-    Mistake("dgamma summed with the output instead of u", "dgamma = sum(dout * u, axis=0) with the "
-            "NORMALIZED u, before gamma and beta.", lambda dout, **k: _bwd(dout, how="dgamma_out", **k)),
-    Mistake("dgamma not summed over the batch", "dgamma = np.sum(dout * u, axis=0), shape (D,).",
+    Mistake("dgamma summed with the output instead of u", "gamma multiplies the NORMALIZED u (before gamma "
+            "and beta are applied): that u, not the layer's output, is the factor in its gradient.", lambda dout, **k: _bwd(dout, how="dgamma_out", **k)),
+    Mistake("dgamma not summed over the batch", "gamma is shared by the B instances: its gradient sums over the "
+            "batch axis (axis 0) and has shape (D,).",
             when=_shape_mistake(1, lambda i: i["dout"].shape)),
-    Mistake("dbeta not summed over the batch", "dbeta = np.sum(dout, axis=0), shape (D,).",
+    Mistake("dbeta not summed over the batch", "beta is shared by the B instances: its gradient sums over the "
+            "batch axis (axis 0) and has shape (D,).",
             when=_shape_mistake(2, lambda i: i["dout"].shape)),
 ]
 
@@ -347,8 +350,3 @@ def inference_values(ctx):
                np.zeros(D), np.full(D, 1e-6), mistakes=INFERENCE_MISTAKES)
     ctx.expect("batchnorm.batchnorm_inference", r.normal(size=(5, D)), np.ones(D), np.zeros(D),
                np.zeros(D), np.full(D, 0.5), eps=0.1, mistakes=INFERENCE_MISTAKES)
-
-
-
-
-from . import batchnorm_layer  # noqa: E402,F401 - registers part 2 of the topic

@@ -214,6 +214,3 @@ def bn1d_backward(ctx):
         raise Fail("BatchNorm1d.params()[0] is not the layer's gamma array itself.\nLikely mistake: params() returns "
                    "copies. Hint: return [self.gamma, self.beta], the live arrays, so that an optimizer updates the "
                    "layer in place.")
-
-
-from . import batchnorm_state  # noqa: E402,F401 - registers part 3 of the topic

@@ -67,7 +67,8 @@ L2_MISTAKES = [
 L2_GRAD_MISTAKES = [
     Mistake("forgot the 1/B", "the loss is a mean over the batch, so its gradient carries 1/B.",
             lambda y, d: y - d),
-    Mistake("the sign is reversed", "d/dy 1/2 (y - d)^2 = (y - d), not (d - y).", lambda y, d: (d - y) / _B(y)),
+    Mistake("the sign is reversed", "differentiate 1/2 (y - d)^2 with respect to y, not d: the inner "
+            "derivative of (y - d) with respect to y is +1.", lambda y, d: (d - y) / _B(y)),
     Mistake("divided by y.size instead of B", "only the batch is averaged: divide by B = y.shape[0].",
             lambda y, d: (y - d) / y.size),
     Mistake("kept a factor 1/2", "the 1/2 cancels the 2 of the square.", lambda y, d: 0.5 * (y - d) / _B(y)),
@@ -137,14 +138,15 @@ def _bce_grad_formula(yc, d):
 BCE_GRAD_MISTAKES = [
     Mistake("y not clipped", "evaluate the formula at the clipped y (np.clip(y, eps, 1 - eps)): "
             "at y = 0 or 1 it divides by 0.", when=_nonfinite_where_finite),
-    Mistake("eps added to the denominator instead of clipping y", "clip y first, then (yc - d) / "
-            "(yc (1 - yc)) / B.", lambda y, d, eps: (y - d) / (y * (1 - y) + eps) / _B(y)),
-    Mistake("clipped y in the denominator only", "use the clipped y in the numerator too: "
-            "(yc - d) / (yc (1 - yc)) / B.",
+    Mistake("eps added to the denominator instead of clipping y", "clip y first (np.clip(y, eps, 1 - eps)) "
+            "and evaluate your derivative at the clipped yc: an eps added inside changes it everywhere.", lambda y, d, eps: (y - d) / (y * (1 - y) + eps) / _B(y)),
+    Mistake("clipped y in the denominator only", "use the clipped yc everywhere in the derivative, the "
+            "numerator included.",
             lambda y, d, eps: (y - d) / (np.clip(y, eps, 1 - eps) * (1 - np.clip(y, eps, 1 - eps))) / _B(y)),
     Mistake("forgot the 1/B", "the loss is a mean over the batch.",
             lambda y, d, eps: _bce_grad_formula(np.clip(y, eps, 1 - eps), d) * _B(y)),
-    Mistake("the sign is reversed", "d/dy of -d log y - (1-d) log(1-y) is (y - d) / (y (1 - y)).",
+    Mistake("the sign is reversed", "differentiate -d log y - (1-d) log(1-y) term by term, keeping the "
+            "leading minus signs and the chain rule's factor -1 of log(1 - y).",
             lambda y, d, eps: -_bce_grad_formula(np.clip(y, eps, 1 - eps), d)),
     Mistake("divided by y.size instead of B", "only the batch is averaged.",
             lambda y, d, eps: _bce_grad_formula(np.clip(y, eps, 1 - eps), d) * _B(y) / y.size),
@@ -340,7 +342,7 @@ def kl_clip_above_one(ctx):
 
 @check("kl_grad_clip_above_one", 0.5, "kl_grad")
 def kl_grad_clip_above_one(ctx):
-    """kl_grad evaluates -d / y / B at y clipped to [eps, 1]: y slightly above 1 counts as 1."""
+    """kl_grad is evaluated at y clipped to [eps, 1]: y slightly above 1 counts as 1."""
     for y, d in _above_one_cases(ctx):
         ctx.expect("divergences.kl_grad", y, d, mistakes=KL_GRAD_UPPER_MISTAKES + KL_GRAD_MISTAKES)
 
@@ -379,6 +381,3 @@ def kl_returns_float(ctx):
     """kl returns a float, not a 0-d or 1-element array."""
     for y, d in _float_cases(ctx, "kl"):
         ctx.expect_float("divergences.kl", y, d, mistakes=KL_MISTAKES)
-
-
-from . import divergences_softmax  # noqa: E402,F401 - registers part 2 of the topic

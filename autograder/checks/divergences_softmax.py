@@ -109,7 +109,8 @@ SCE_MISTAKES = [
 ]
 SCE_GRAD_MISTAKES = [
     Mistake("forgot the 1/B", "the loss is a mean over the batch.", lambda z, d: _softmax(z) - d),
-    Mistake("the sign is reversed", "the error is softmax(z) - d.", lambda z, d: (d - _softmax(z)) / _B_z(z)),
+    Mistake("the sign is reversed", "the loss carries a leading minus: keep it through the chain rule. Check on "
+            "a one-hot d: raising the true class's logit must lower the loss.", lambda z, d: (d - _softmax(z)) / _B_z(z)),
     Mistake("treated a 1-D z as a batch of B = K scalars", "a 1-D z is ONE instance: B = 1.",
             lambda z, d: (_softmax(z) - d) / z.shape[0]),
     Mistake("not numerically stable", "compute softmax with the row maximum subtracted.",
@@ -148,7 +149,7 @@ def softmax_cross_entropy_stability(ctx):
 
 @check("softmax_cross_entropy_grad_values", 1, "softmax_cross_entropy_grad")
 def softmax_cross_entropy_grad_values(ctx):
-    """softmax_cross_entropy_grad = (softmax(z) - d) / B, including large |z| and a 1-D z."""
+    """softmax_cross_entropy_grad against the reference, including large |z| and a 1-D z."""
     for z, d in _sce_cases(ctx):
         ctx.expect("divergences.softmax_cross_entropy_grad", z, d, mistakes=SCE_GRAD_MISTAKES)
     r = ctx.rng(5)

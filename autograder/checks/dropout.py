@@ -64,7 +64,7 @@ def _valid_mask(label, mask, shape):
             hint = " (one mask shared by every instance or unit? each unit of each instance needs its own draw)"
         raise Fail(f"{label}: the mask has shape {mask.shape}, expected the shape of y {shape}{hint}")
     if mask.dtype != np.float64:
-        hint = " (convert the boolean mask: (rng.random(shape) < alpha).astype(float))" if mask.dtype == bool else ""
+        hint = " (convert the boolean mask with .astype(float))" if mask.dtype == bool else ""
         raise Fail(f"{label}: the mask has dtype {mask.dtype}, expected float64{hint}")
     bad = ~((mask == 0.0) | (mask == 1.0))
     if bad.any():
@@ -87,7 +87,8 @@ def forward_mask(ctx):
 
 
 NO_DROP = ("dropout_forward kept every unit in every call (the mask is all ones): no dropout happens. Likely "
-           "mistake: the mask is not drawn. Hint: mask = (rng.random(y.shape) < alpha).astype(float).")
+           "mistake: the mask is not drawn. Hint: draw one keep/drop decision per element from rng, keeping "
+           "with probability alpha.")
 
 
 @check("forward_keep_rate", 2.5, "dropout_forward")
@@ -107,7 +108,7 @@ def forward_keep_rate(ctx):
             text = f"{label}: {100 * rate:.2f}% of the units were kept, expected alpha = {100 * alpha:g}% (+-{100 * tol:.2f}%)."
             if abs(rate - (1 - alpha)) <= tol:
                 text += ("\nLikely mistake: alpha used as the DROP probability. Hint: alpha is the KEEP "
-                         "probability (unlike PyTorch's p): mask = rng.random(shape) < alpha.")
+                         "probability (unlike PyTorch's p): a unit is kept with probability alpha.")
             raise Fail(text)
         if np.all(mask == mask[:1]) or np.all(mask == mask[:, :1]):
             raise Fail(f"{label}: every {'instance' if np.all(mask == mask[:1]) else 'unit'} got the same mask: "
@@ -212,16 +213,20 @@ def forward_test_mode(ctx):
 
 
 BACKWARD_MISTAKES = [
-    Mistake("not divided by alpha", "inverted dropout's forward divided by alpha, so its derivative does too: "
-            "dy = dout * mask / alpha.", lambda dout, mask, alpha, inverted:
+    Mistake("not divided by alpha", "inverted dropout's forward pass scales the kept units: differentiate that "
+            "product, the scale included.", lambda dout, mask, alpha, inverted:
             dout * mask if mask is not None else dout),
-    Mistake("divided by alpha without inverted=True", "with inverted=False, dy = dout * mask.",
+    Mistake("divided by alpha without inverted=True", "with inverted=False the forward pass scales nothing in "
+            "training, so neither does its derivative.",
             lambda dout, mask, alpha, inverted: dout * mask / alpha if mask is not None else dout),
-    Mistake("the mask was ignored", "only kept units pass gradient: multiply by the mask.",
+    Mistake("the mask was ignored", "a dropped unit's output does not depend on its input: only the kept units "
+            "pass gradient.",
             lambda dout, mask, alpha, inverted: dout / alpha if inverted else dout),
-    Mistake("test-mode derivative scaled wrongly", "with mask=None: dy = dout (inverted) or alpha * dout.",
+    Mistake("test-mode derivative scaled wrongly", "with mask=None, differentiate the TEST-mode forward pass of "
+            "the same mode: which factor does it apply?",
             lambda dout, mask, alpha, inverted: (alpha * dout if inverted else dout) if mask is None else None),
-    Mistake("multiplied by alpha instead of dividing", "dy = dout * mask / alpha.",
+    Mistake("multiplied by alpha instead of dividing", "the forward pass DIVIDES the kept units by alpha; its "
+            "derivative keeps that same operation.",
             lambda dout, mask, alpha, inverted: dout * mask * alpha if mask is not None else None),
 ]
 
@@ -237,6 +242,3 @@ def backward(ctx):
         ctx.expect("dropout.dropout_backward", dout, None, alpha, inverted=inverted, mistakes=BACKWARD_MISTAKES)
     ctx.expect("dropout.dropout_backward", r.normal(size=(5, 4)), (r.random((5, 4)) < 0.5).astype(float), 0.5,
                mistakes=BACKWARD_MISTAKES)
-
-
-from . import dropout_layer  # noqa: E402,F401 - registers part 2 of the topic

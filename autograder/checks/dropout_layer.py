@@ -131,17 +131,17 @@ def layer_backward(ctx):
         want = dout * mask / alpha if inv else dout * mask
         if not isinstance(dy, np.ndarray) or dy.shape != dout.shape or not np.allclose(dy, want, rtol=1e-12,
                                                                                       atol=1e-15):
-            text = f"{label}: forward(y) twice, then backward(dout): the gradient is not dout * mask" \
-                   f"{' / alpha' if inv else ''} with the mask of the LAST forward."
+            text = (f"{label}: forward(y) twice, then backward(dout): the gradient is not the derivative of the "
+                    "LAST forward (with its mask).")
             first = _kept(f"{label}.forward(y)", out1, y, alpha, inv)
             if isinstance(dy, np.ndarray) and dy.shape == dout.shape:
                 for desc, alt, hint in (
                         ("backward used the mask of an earlier forward", dout * first / (alpha if inv else 1.0),
                          "store the mask of every training forward (self.mask = mask) and use it in backward."),
                         ("not divided by alpha", dout * mask if inv else None,
-                         "inverted dropout's derivative is dout * mask / alpha."),
+                         "inverted dropout's forward pass scales the kept units: its derivative keeps that scale."),
                         ("divided by alpha without inverted=True", None if inv else dout * mask / alpha,
-                         "with inverted=False the derivative is dout * mask.")):
+                         "with inverted=False the forward pass scales nothing in training, nor does its derivative.")):
                     if alt is not None and np.allclose(dy, alt, rtol=1e-12, atol=1e-15):
                         text += f"\nLikely mistake: {desc}. Hint: {hint}"
                         break

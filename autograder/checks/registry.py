@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import pkgutil
 import sys
+from pathlib import Path
 from typing import Callable
 
 from ..exercises import EXERCISES, TOPICS
 
 #: Fixed, documented points per topic (the registry must add up to these).
-DOCUMENTED_POINTS = {"divergences": 22, "nn": 16, "optim": 21.5, "init": 16, "batchnorm": 24, "dropout": 14,
+DOCUMENTED_POINTS = {"divergences": 22, "nn": 16, "optim": 21.5, "init": 16, "batchnorm": 24, "dropout": 16,
                      "regularization": 11, "heuristics": 16}
 
 
@@ -76,9 +78,17 @@ def check(name: str, points: float, exercise: str, uses: tuple[str, ...] = (), a
     return deco
 
 
+#: the modules of the checks package: a topic's checks are in ``<topic>.py`` and its parts ``<topic>_*.py``
+_MODULES = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
+
+
 def load_all() -> dict[str, list[Check]]:
+    """Import every topic's check modules (which registers their checks): the topic's module, then its
+    parts in name order (``batchnorm``, ``batchnorm_layer``, ``batchnorm_state``), so that no module
+    needs to import the next one."""
     for topic in TOPICS:
-        importlib.import_module(f"{__package__}.{topic}")
+        for name in [topic] + [m for m in _MODULES if m.startswith(f"{topic}_")]:
+            importlib.import_module(f"{__package__}.{name}")
     return REGISTRY
 
 

@@ -45,6 +45,17 @@ def save(settings, record: Submission) -> None:
     write_atomic(path(settings, record.student, record.assignment), record.to_json())
 
 
+def forget_since(settings, seconds) -> int:
+    """Remove the records written after ``seconds`` (a time since the epoch; the next run grades those
+    submissions again); returns how many. Used when an older gradebook is restored."""
+    gone = 0
+    for p in (settings.state / "results").glob("*/*.json"):
+        if p.stat().st_mtime > seconds:
+            p.unlink()
+            gone += 1
+    return gone
+
+
 def recorded(settings):
     """Every journal record of the course, ``{(student, assignment): record}``."""
     out = {}

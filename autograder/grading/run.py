@@ -1,10 +1,11 @@
-"""A grading run: lock the course, prepare it, grade what is not graded yet, write the grades and reports."""
+"""A grading run: back the gradebook up, prepare the course, grade what is not graded yet, write the grades
+and reports (the caller holds the course lock)."""
 
 from __future__ import annotations
 
 import sys
 
-from . import course, journal, pool
+from . import backup, course, journal, pool
 from .merge import gradebook_grades, summarize
 from .nbgrader_env import ensure_tools_on_path, gradebook, write_config_file
 from .records import Failure, Status, Submission
@@ -42,6 +43,7 @@ def run(settings, assignments=None, students=None, jobs=1, force=False, out=None
     tasks = course.discover(settings, assignments, students)
     if not tasks:
         raise GradeError(f"no submissions under {settings.root / 'submitted'} (expected submitted/<student>/<assignment>/)")
+    say(backup.backup(settings))  # before anything writes the gradebook
     wanted = sorted({a for _, a in tasks})
     bad = course.prepare(settings, wanted, log=say)
     good = [a for a in wanted if a not in bad]

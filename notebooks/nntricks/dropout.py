@@ -12,6 +12,8 @@ expected unit outputs, ``alpha * y``; "inverted" dropout divides by ``alpha``
 during training instead, so that test time needs no change at all.
 """
 
+import itertools
+
 import numpy as np
 
 
@@ -59,14 +61,41 @@ def dropout_backward(dout, mask, alpha, inverted=True):
         inverted: as in the forward pass.
 
     Returns:
-        dy: ``dout * mask / alpha`` (inverted) or ``dout * mask``; with ``mask=None``,
-        ``dout`` (inverted) or ``alpha * dout``.
+        dy: dLoss/dy, a new float array of the shape of ``dout``: the derivative through
+        :func:`dropout_forward` in training with this mask, ``alpha`` and ``inverted``; with
+        ``mask=None``, through the test-mode forward pass.
     """
     _check_alpha(alpha)
     dout = np.asarray(dout, dtype=float)
     # YOUR CODE HERE: Exercise 5.2 (The dropout backward pass), notebooks/05_dropout.ipynb
     raise NotImplementedError('Exercise 5.2 (The dropout backward pass), notebooks/05_dropout.ipynb: implement nntricks.dropout.dropout_backward')
     return dy
+
+
+def exact_average(f, N, alpha):
+    """The exact average of ``f`` over all ``2**N`` dropout masks.
+
+    Args:
+        f: a function of masks. Call it ONCE, with the ``(2**N, N)`` float64 array whose rows are all
+            the masks of ``N`` units (1.0 kept, 0.0 dropped), in the order of
+            ``itertools.product([0.0, 1.0], repeat=N)``; it returns one output per mask along its first
+            axis: shape ``(2**N, ...)``.
+        N: the number of units that can be dropped (an int, ``N >= 1``).
+        alpha: keep probability, ``0 < alpha <= 1``; each unit is kept independently.
+
+    Returns:
+        The expectation of ``f`` over the random mask, ``sum_m P(m) f(m)``: a float64 array of the shape
+        of one output, ``...`` (a 0-d array when ``f`` returns shape ``(2**N,)``).
+
+    Raises:
+        ValueError: alpha outside (0, 1].
+
+    Trap: ``P(m)`` must belong to the very row ``m`` that ``f`` was given (same order), and the
+    probabilities of all masks add up to 1.
+    """
+    _check_alpha(alpha)
+    # YOUR CODE HERE: Exercise 5.3 (The exact average over all masks), notebooks/05_dropout.ipynb
+    raise NotImplementedError('Exercise 5.3 (The exact average over all masks), notebooks/05_dropout.ipynb: implement nntricks.dropout.exact_average')
 
 
 class Dropout:
