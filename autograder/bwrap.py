@@ -82,10 +82,15 @@ def sandbox_kind() -> str:
     return "bubblewrap" if bwrap_path() else "none (process limits only)"
 
 
-def _mounts(sub_dir: Path | None) -> list[str]:
+SITE_INSIDE = "/opt/nntricks-site"  # where site_packages() is mounted inside a sandbox
+
+
+def system_mounts() -> list[str]:
+    """bwrap arguments mounting, read-only, the interpreter and its libraries only: ``/usr`` (and the
+    ``/lib``... links), the interpreter's prefix (its own site-packages hidden), and ``site_packages()``
+    at :data:`SITE_INSIDE` minus the forbidden modules. Shared by the checks' and the kernels' sandboxes."""
     prefix = _stdlib_prefix()
-    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
-    args += ["--ro-bind", "/usr", "/usr"]
+    args = ["--ro-bind", "/usr", "/usr"]
     for name in ("lib", "lib64", "lib32", "bin", "sbin"):
         p = Path("/") / name
         if p.is_symlink():
@@ -103,10 +108,16 @@ def _mounts(sub_dir: Path | None) -> list[str]:
         if os.path.isdir(sp):
             args += ["--tmpfs", sp]
     site = site_packages()
-    args += ["--ro-bind", str(site), "/opt/nntricks-site"]
+    args += ["--ro-bind", str(site), SITE_INSIDE]
     for entry in _hidden_entries(site):
-        inside = f"/opt/nntricks-site/{entry.name}"
+        inside = f"{SITE_INSIDE}/{entry.name}"
         args += ["--tmpfs", inside] if entry.is_dir() else ["--ro-bind", "/dev/null", inside]
+    return args
+
+
+def _mounts(sub_dir: Path | None) -> list[str]:
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
+    args += system_mounts()
     args += ["--ro-bind", str(WORKER_DIR), "/opt/nntricks-grader/worker"]
     if sub_dir is not None:
         args += ["--ro-bind", str(sub_dir), "/sub"]
@@ -124,7 +135,7 @@ _ENV = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS":
 def base_config(sub_dir: Path, bwrap) -> dict:
     """What a worker (or the zygote) needs to know about its surroundings."""
     if bwrap:
-        site = ["/opt/nntricks-site"]
+        site = [SITE_INSIDE]
         return {"sub_dir": "/sub", "sys_path_append": site, "die_with_parent": False,
                 "read_roots": ["/sub", "/usr", "/lib", "/lib64", str(_stdlib_prefix()), *site,
                                "/opt/nntricks-grader", "/dev", "/proc", "/etc"],

@@ -20,7 +20,10 @@ An nbgrader test cell ends with, e.g.::
    without a second sandbox per cell. Anything else (no variable, an
    unreadable file, a key of another topic) falls back to 2. This changes
    nothing about trust: whatever the kernel computes, ``grade`` caps each
-   hidden-test cell by the results it holds itself.
+   hidden-test cell by the results it holds itself. In ``grade``'s kernel
+   sandbox (:mod:`autograder.grading.kernel_sandbox`) this module and
+   ``exercises`` are all of ``autograder`` there is, the file is mounted
+   read-only, and 2 cannot run (no new process).
 2. **Its own run.** It finds the package to grade (:func:`package_to_grade`)
    and runs the hidden checks of those exercises in a separate clean Python
    process (``python -I``: nothing of the kernel, its ``sys.path`` or its

@@ -22,6 +22,7 @@ class Exercise(NamedTuple):
 _NB = {
     "divergences": "01_divergences",
     "nn": "01_divergences",
+    "train": "01_divergences",
     "optim": "02_optimizers",
     "init": "03_initialization",
     "batchnorm": "04_batchnorm",
@@ -52,6 +53,7 @@ EXERCISES = {
         ("log_softmax", "1.4", "A stable softmax"),
         ("softmax_cross_entropy", "1.5", "Softmax with cross-entropy"),
         ("softmax_cross_entropy_grad", "1.5", "Softmax with cross-entropy"),
+        ("error_signal_gap", "1.5", "Softmax with cross-entropy"),
     ]),
     **_rows("nn", [
         ("Linear.forward", "1.6", "The linear layer"),
@@ -61,6 +63,11 @@ EXERCISES = {
         ("Tanh.backward", "1.7", "Backward through the nonlinearities"),
         ("ReLU.backward", "1.7", "Backward through the nonlinearities"),
         ("LeakyReLU.backward", "1.7", "Backward through the nonlinearities"),
+        ("Sequential.forward", "1.8", "Assembling the network"),
+        ("Sequential.backward", "1.8", "Assembling the network"),
+    ]),
+    **_rows("train", [
+        ("train_step", "1.9", "The training step"),
     ]),
     **_rows("optim", [
         ("SGD.step", "2.1", "SGD with momentum and Nesterov"),

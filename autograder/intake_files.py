@@ -26,12 +26,16 @@ _ONLY_REGULAR = "(only regular files are graded)"
 
 
 class Notes:
-    """The ignored items, and the caps on what is copied."""
+    """The ignored items, and the caps on what is copied (a package's by default; the notebook path's
+    copy of a whole assignment folder allows larger files: a notebook with its figures)."""
 
-    def __init__(self):
+    def __init__(self, max_files=None, max_file_bytes=None, max_total_bytes=None):
         self.lines: list[str] = []
         self.dropped = 0
         self.files = self.bytes = 0
+        self.max_files = MAX_FILES if max_files is None else max_files
+        self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
+        self.max_total_bytes = MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes
 
     def add(self, where: str, why: str):
         if len(self.lines) < MAX_NOTES:
@@ -45,12 +49,12 @@ class Notes:
 
     def admit(self, where: str, size: int) -> bool:
         """Whether one more file of ``size`` bytes fits the caps (noting why not)."""
-        if size > MAX_FILE_BYTES:
-            self.add(where, f"larger than {MAX_FILE_BYTES >> 20} MiB")
-        elif self.files >= MAX_FILES:
-            self.add(where, f"beyond the limit of {MAX_FILES} files")
-        elif self.bytes + size > MAX_TOTAL_BYTES:
-            self.add(where, f"beyond the limit of {MAX_TOTAL_BYTES >> 20} MiB in all")
+        if size > self.max_file_bytes:
+            self.add(where, f"larger than {self.max_file_bytes >> 20} MiB")
+        elif self.files >= self.max_files:
+            self.add(where, f"beyond the limit of {self.max_files} files")
+        elif self.bytes + size > self.max_total_bytes:
+            self.add(where, f"beyond the limit of {self.max_total_bytes >> 20} MiB in all")
         else:
             return True
         return False
@@ -119,7 +123,7 @@ def copy_file(dir_fd: int, name: str, where: str, out: Path, notes: Notes):
             return
         if not notes.admit(where, st.st_size):
             return
-        data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since fstat
+        data = f.read(notes.max_file_bytes + 1)  # the file may have grown since fstat
     if not notes.admit(where, len(data)):
         return
     with open(out, "xb") as g:

@@ -6,7 +6,8 @@
   regions are copied whole. Every generated file starts with a banner.
 - ``notebooks/NN_topic.ipynb`` from ``solutions/NN_topic.ipynb``, through
   nbgrader's own ``generate_assignment`` (solutions and hidden tests removed,
-  outputs cleared, nbgrader cell metadata kept).
+  outputs cleared, nbgrader cell metadata kept), with a first cell that fetches
+  the student package where it is missing (Colab; ``fetch_cell``).
 
 ``--check`` writes nothing and exits 1 when ``notebooks/`` is out of date.
 
@@ -130,7 +131,48 @@ def build_notebooks(src=SOLUTIONS):
                 cwd=course, capture_output=True, text=True, env=env)
             if run.returncode != 0:
                 raise ReleaseError(f"nbgrader generate_assignment failed for solutions/{nb.name}:\n{run.stdout}{run.stderr}")
-        return {nb.name: _normalize((course / "release" / nb.stem / nb.name).read_text()) for nb in sources}
+        return {nb.name: _normalize(_with_fetch_cell((course / "release" / nb.stem / nb.name).read_text()))
+                for nb in sources}
+
+
+COURSE = ROOT / "book" / "course.toml"  # where the course is published (the book reads it too)
+FETCH_ID = "nntricks-fetch"
+FETCH = """\
+# Where the course's package is missing (Colab, a lone notebook), fetch the student package nntricks/
+# from the course's repository once. Next to your own nntricks/ folder this cell does nothing.
+import importlib.util, pathlib
+if importlib.util.find_spec("nntricks") is None and not pathlib.Path("nntricks").is_dir():
+    import io, urllib.request, zipfile
+    url = {url!r}
+    try:
+        with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(url, timeout=60).read())) as archive:
+            for name in archive.namelist():
+                parts = name.split("/")
+                if parts[1:3] == ["notebooks", "nntricks"] and parts[-1].endswith(".py") and len(parts) == 4:
+                    pathlib.Path("nntricks").mkdir(exist_ok=True)
+                    pathlib.Path("nntricks", parts[-1]).write_bytes(archive.read(name))
+        importlib.invalidate_caches()
+        print("Fetched the student package nntricks/ from", url)
+    except OSError as error:
+        print(f"Could not fetch {{url}} ({{error}}): download the workspace from the course's book, "
+              "unzip it and open this notebook in its notebooks/ folder.")"""
+
+
+def fetch_cell(course=COURSE):
+    """The first cell of every student notebook: where ``nntricks`` is missing, it fetches the
+    student package from the repository of ``book/course.toml``; elsewhere it does nothing."""
+    import tomllib
+
+    settings = tomllib.loads(course.read_text())
+    url = f"{settings['repository'].rstrip('/')}/archive/refs/heads/{settings['branch']}.zip"
+    return {"cell_type": "code", "execution_count": None, "id": FETCH_ID, "metadata": {}, "outputs": [],
+            "source": FETCH.format(url=url)}
+
+
+def _with_fetch_cell(text):
+    nb = json.loads(text)
+    nb["cells"].insert(0, fetch_cell())
+    return json.dumps(nb)
 
 
 def _normalize(text):

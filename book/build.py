@@ -10,9 +10,11 @@ site needs no network.
 
 import argparse
 import ast
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import zipfile
@@ -26,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "book"))
 
 from autograder.exercises import EXERCISES  # noqa: E402
-from transform import BookError, chapter, exercise_solutions, hidden_keys, nbgrader  # noqa: E402
+from links import LinkError, anchor_questions, link_mentions, targets  # noqa: E402
+from transform import (SOLUTION_BEGIN, SOLUTION_END, BookError, chapter, exercise_solutions,  # noqa: E402
+                       hidden_keys, nbgrader)
 
 BOOK = ROOT / "book"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(BOOK / "templates"),
@@ -125,7 +129,23 @@ def module_parts(source, module):
         part["end"] = following["start"] - 1
         while part["end"] > part["start"] and not lines[part["end"] - 1].strip():
             part["end"] -= 1
+        part["segments"] = segments(lines, part["start"], part["end"])
     return [p for p in parts if p["end"] >= p["start"] and any(l.strip() for l in lines[p["start"] - 1:p["end"]])]
+
+
+def segments(lines, start, end):
+    """Lines ``start``..``end`` (1-based) of a module cut at its solution markers, which are left
+    out: [{"solution": bool, "start": first line number, "code": text}]; the solutions get folded."""
+    inside = sum(l.strip() == SOLUTION_BEGIN for l in lines[:start - 1]) > sum(
+        l.strip() == SOLUTION_END for l in lines[:start - 1])
+    found = [{"solution": inside, "start": start, "code": []}]
+    for number in range(start, end + 1):
+        marker = lines[number - 1].strip()
+        if marker in (SOLUTION_BEGIN, SOLUTION_END):
+            found.append({"solution": marker == SOLUTION_BEGIN, "start": number + 1, "code": []})
+        else:
+            found[-1]["code"].append(lines[number - 1])
+    return [{**seg, "code": "\n".join(seg["code"]).strip("\n")} for seg in found if "".join(seg["code"]).strip()]
 
 
 def reference_pages(out, anchors):
@@ -157,17 +177,61 @@ def reference_pages(out, anchors):
 WORKSPACE = "nntricks-workspace.zip"
 
 
+KIT = "nntricks-course"
+
+
+def kit_files():
+    """{path in the kit: file}: the student kit, everything a reader needs to work alone: the
+    student workspace notebooks/ (exercises without solutions, the stub package), its README
+    (setup on Linux, macOS and Windows; what it can check), requirements-student.txt and the
+    student-mode Lab settings lab/."""
+    files = {p.relative_to(ROOT).as_posix(): p for p in sorted((ROOT / "notebooks").rglob("*")) if p.is_file()
+             and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    files.update({p.relative_to(ROOT).as_posix(): p for p in sorted((ROOT / "lab").rglob("*"))
+                  if p.is_file() and p.name != "README.md"})
+    files["README.md"] = BOOK / "kit" / "README.md"
+    files["requirements-student.txt"] = ROOT / "requirements-student.txt"
+    return files
+
+
 def workspace_zip(path):
-    """The student workspace to download: notebooks/ (exercises without solutions, the stub
-    package) and requirements.txt, in a folder nntricks-course/; byte-for-byte reproducible."""
-    files = sorted(p for p in (ROOT / "notebooks").rglob("*") if p.is_file()
-                   and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+    """The student kit as a zip, in a folder nntricks-course/; byte-for-byte reproducible."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in files + [ROOT / "requirements.txt"]:
-            info = zipfile.ZipInfo(f"nntricks-course/{file.relative_to(ROOT).as_posix()}", (2020, 1, 1, 0, 0, 0))
+        for name, file in sorted(kit_files().items()):
+            info = zipfile.ZipInfo(f"{KIT}/{name}", (2020, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
+
+
+def version():
+    """``git describe`` of the sources (the footer's version), or "unknown" outside a git clone."""
+    try:
+        run = subprocess.run(["git", "describe", "--tags", "--always", "--dirty"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "unknown"
+    return run.stdout.strip() if run.returncode == 0 and run.stdout.strip() else "unknown"
+
+
+def downloads_cell(name, solved, src):
+    """The chapter's downloads, under its title: the student notebook to work in, and apart the
+    solved one; both copied into the site."""
+    student = ROOT / "notebooks" / f"{name}.ipynb"
+    if not student.is_file():
+        raise SystemExit(f"no notebooks/{name}.ipynb for solutions/{name}.ipynb: run `python -m autograder release`")
+    for kind, path in (("student", student), ("solved", solved)):
+        (src / "_extra" / "downloads" / kind).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, src / "_extra" / "downloads" / kind / f"{name}.ipynb")
+    text = (f'**Work on this chapter:** <a href="downloads/student/{name}.ipynb" download>the exercise notebook, '
+            f"{name}.ipynb</a> (no solutions; it needs the package `nntricks/` of "
+            f'<a href="downloads/{WORKSPACE}" download>the student kit</a>, '
+            "or open it with the Binder or Colab button at the top, which fetches it for you). "
+            f'Solved and executed, for after: <a href="downloads/solved/{name}.ipynb" download>the solved notebook</a>.')
+    return {"cell_type": "markdown", "id": f"book-downloads-{name}"[:64], "metadata": {}, "source": text}
+
+
+MATHJAX_FONTS = "output/chtml/fonts/woff-v2"
 
 
 def mathjax_dir():
@@ -176,8 +240,8 @@ def mathjax_dir():
     except ImportError:
         raise SystemExit("MathJax is missing: run `make book-setup` (requirements-book.txt)") from None
     path = Path(mathjax.__path__[0]) / "static" / "mathjax" / "es5"
-    if not (path / "tex-chtml.js").exists():
-        raise SystemExit(f"no tex-chtml.js in {path}: reinstall requirements-book.txt")
+    if not (path / "tex-chtml.js").exists() or not (path / MATHJAX_FONTS).is_dir():
+        raise SystemExit(f"no tex-chtml.js or {MATHJAX_FONTS} in {path}: reinstall requirements-book.txt")
     return path
 
 
@@ -187,22 +251,34 @@ def stage(src, solutions_dir=ROOT / "solutions"):
         shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy2(BOOK / "conf.py", src / "conf.py")
+    shutil.copy2(BOOK / "course.toml", src / "course.toml")
+    (src / "build.json").write_text(json.dumps({"version": version(), "date": time.strftime("%Y-%m-%d", time.gmtime())}))
     shutil.copytree(BOOK / "static", src / "_static")
-    shutil.copytree(mathjax_dir(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("*.map"))
+    # only the MathJax files the pages load: the combined TeX-to-CHTML component and its fonts
+    mathjax = mathjax_dir()
+    (src / "_static" / "mathjax").mkdir()
+    shutil.copy2(mathjax / "tex-chtml.js", src / "_static" / "mathjax" / "tex-chtml.js")
+    shutil.copytree(mathjax / MATHJAX_FONTS, src / "_static" / "mathjax" / MATHJAX_FONTS)
     references = {t: (ROOT / "reference" / "nntricks" / f"{t}.py").read_text()
                   for t in dict.fromkeys(k.split(".", 1)[0] for k in EXERCISES)}
     solutions = exercise_solutions(EXERCISES, references)
     chapters, placed = [], set()
-    for name, path in notebooks(solutions_dir):
-        nb = nbformat.read(path, as_version=4)
+    sources = [(name, path, nbformat.read(path, as_version=4)) for name, path in notebooks(solutions_dir)]
+    found = targets([(name, nb) for name, _, nb in sources])
+    for name, path, nb in sources:
         book_nb, done = chapter(nb, name, solutions, topics_of(name))
+        for index, cell in enumerate(book_nb["cells"]):
+            if cell["cell_type"] == "markdown":
+                cell["source"] = link_mentions(anchor_questions("".join(cell["source"]), name), name, found,
+                                               f"solutions/{name}.ipynb, cell {index}")
+        book_nb["cells"].insert(1, downloads_cell(name, path, src))
         placed |= done
         nbformat.write(nbformat.from_dict(book_nb), src / f"{name}.ipynb")
         chapters.append({"name": name, "title": title(nb, name), "nb": nb, "topics": topics_of(name)})
     for number in sorted(set(solutions) - placed):
         print(f"book: warning: no '## Exercise {number}' heading in the notebooks: "
               f"its reference solution is only on the module's page", file=sys.stderr)
-    workspace_zip(src / "downloads" / WORKSPACE)
+    workspace_zip(src / "_extra" / "downloads" / WORKSPACE)
     table, ungraded = exercise_table(chapters)
     anchors = {number: f"{ch['name']}.ipynb#{anchor}" for ch in chapters
                for number, anchor in exercise_anchors(ch["nb"]).items()}
@@ -242,7 +318,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         build(args.out.resolve(), args.src.resolve(), args.jobs, args.solutions.resolve())
-    except BookError as e:
+    except (BookError, LinkError) as e:
         raise SystemExit(f"book: {e}") from None
 
 

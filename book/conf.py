@@ -1,4 +1,13 @@
-"""Sphinx configuration of the nntricks book (copied into build/book-src/ by book/build.py)."""
+"""Sphinx configuration of the nntricks book (copied into build/book-src/ by book/build.py, with
+course.toml, where the repository and the licence are set, and build.json, the version and date)."""
+
+import json
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COURSE = tomllib.loads((HERE / "course.toml").read_text())
+BUILD = json.loads((HERE / "build.json").read_text())
 
 project = "nntricks"
 author = "the nntricks authors"
@@ -6,7 +15,9 @@ html_title = "nntricks: training neural networks well"
 
 extensions = ["myst_nb"]
 root_doc = "index"
-exclude_patterns = ["_build", "reference/src"]
+exclude_patterns = ["_build", "reference/src", "_extra"]
+# the chapters' notebooks, downloaded as they are (book/build.py): site/downloads/{student,solved}/
+html_extra_path = ["_extra"]
 
 # Notebooks: the executed solution notebooks as committed; the build never runs them.
 nb_execution_mode = "off"
@@ -29,7 +40,19 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     "show_toc_level": 2,
-    "use_download_button": True,
+    # each chapter links its student notebook and, apart, its solved one (book/build.py)
+    "use_download_button": False,
+    "repository_url": COURSE["repository"],
+    "repository_branch": COURSE["branch"],
+    "use_repository_button": True,
+    "use_issues_button": True,
+    # the launch buttons open the student notebook of the same name, notebooks/NN_topic.ipynb
+    "path_to_docs": "notebooks",
+    "launch_buttons": {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com",
+                       "notebook_interface": "jupyterlab"},
+    "extra_footer": (f'<p class="nnt-footer">nntricks {BUILD["version"]}, built {BUILD["date"]}. '
+                     f'Licence: {COURSE["licence"]}. Source: <a href="{COURSE["repository"]}">'
+                     f'{COURSE["repository"]}</a>.</p>'),
     "use_fullscreen_button": False,
     "navigation_with_keys": True,
     "navbar_persistent": [],  # the search box is in the left sidebar; no second one in a top bar

@@ -9,7 +9,8 @@ The book is built from copies of ``solutions/NN_*.ipynb``; nothing here writes t
   returned (the ``Hidden checks of ...`` lines and the cell's number result);
 * every solution is folded: a solution code cell (nbgrader ``solution: true``)
   gets myst-nb's ``hide-input`` tag, shown by a "Show solution" button; a written
-  answer's ``### BEGIN SOLUTION`` region becomes a ``<details>`` block;
+  answer's ``### BEGIN SOLUTION`` region becomes a ``<details>`` block; a cell of
+  hints (nothing but ``<details>`` blocks) that follows a solution moves before it;
 * after the test cell of each package exercise (``## Exercise N.M`` headings), a
   folded block shows the reference code of the exercise's functions, taken from
   ``reference/nntricks/<topic>.py`` by name, with a link to the module's page;
@@ -173,9 +174,129 @@ def exercise_solutions(exercises, reference_sources):
     return blocks
 
 
+def is_hints(source):
+    """Whether a markdown cell holds nothing but ``<details>`` blocks (its hints)."""
+    return bool(DETAILS.search(source)) and not DETAILS.sub("", source).strip()
+
+
+def _is_solution(cell):
+    return (SOLUTION_CLASS in cell.get("metadata", {}).get("tags", [])
+            or "".join(cell.get("source", "")).startswith(f'<details class="{SOLUTION_CLASS}">'))
+
+
+def _place_before_solutions(cells, hints):
+    """Append the hints cell ``hints``, but before the folded solutions that end ``cells``: a
+    reader meets the hints first and the solution last."""
+    at = len(cells)
+    while at and _is_solution(cells[at - 1]):
+        at -= 1
+    cells.insert(at, hints)
+
+
 def _markdown_cell(source):
     ident = "book-" + hashlib.sha1(source.encode()).hexdigest()[:12]  # stable across builds
     return {"cell_type": "markdown", "id": ident, "metadata": {}, "source": source}
+
+
+WHAT_TO_SEE = re.compile(r"^\s*(\*\*)?What to (see|read)\b")
+FIGURE = ("image/png", "image/svg+xml", "image/jpeg")
+WIDE = 800  # CSS px: a figure wider than the text column gets the page's full width
+
+
+def _first_sentences(markdown, limit=240):
+    """The first sentence(s) of a paragraph, up to about ``limit`` characters."""
+    text = re.sub(r"^(?:[-*+]|\d+\.)\s+", "", " ".join(markdown.split()))
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z*(])", text)
+    out = sentences[0]
+    for sentence in sentences[1:]:
+        if len(out) > 60 and len(out) + len(sentence) > limit:
+            break
+        out += " " + sentence
+    return out
+
+
+def _plain(markdown):
+    """Markdown as plain text for an alt attribute: no emphasis, code marks, maths delimiters or TeX."""
+    text = re.sub(r"\\(?:text|mathrm|operatorname)\{([^}]*)\}", r"\1", " ".join(markdown.split()))
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)
+    return re.sub(r"[*`$_{}\\]", "", text).strip()
+
+
+def figure_caption(cells, index):
+    """The caption of the figure(s) of code cell ``index``: the markdown after it that says what
+    to see; else the last paragraph of the markdown cell right before it (not an answer or a
+    question); else the titles of its panels."""
+    after = next((c for c in cells[index + 1:] if c["cell_type"] == "markdown"), None)
+    if after is not None and WHAT_TO_SEE.match("".join(after["source"])):
+        paragraphs = "".join(after["source"]).strip().split("\n\n")
+        first = re.sub(r"^\s*(\*\*)?What to (see|read)[^.:]*[.:]?(\*\*)?[.:]?\s*", "", paragraphs[0])
+        return _first_sentences(first if first.strip() or len(paragraphs) == 1 else paragraphs[1])
+    before = next((c for c in reversed(cells[:index])
+                   if c["cell_type"] == "markdown" or any(set(FIGURE) & set(o.get("data", {}))
+                                                          for o in c.get("outputs", []))), None)
+    paragraphs = []
+    if (before is not None and before["cell_type"] == "markdown" and not nbgrader(before).get("solution")
+            and not "".join(before["source"]).lstrip().startswith("**Question")):
+        paragraphs = [p for p in "".join(before["source"]).strip().split("\n\n")
+                      if p.strip() and not p.lstrip().startswith(("#", "<", "|", "```", "$$"))
+                      and not re.match(r"\s*(?:[-*+]|\d+\.)\s", p)]  # a list reads badly as a caption
+    titles = figure_titles("".join(cells[index]["source"]))
+    return _first_sentences(paragraphs[-1]) if paragraphs else "; ".join(titles)
+
+
+def figure_titles(code):
+    """The titles a figure's code gives its panels (``title=``, ``set_title``, ``suptitle``); the
+    computed parts of an f-string are left out."""
+    try:
+        tree = ast.parse(_without_magics(code))
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        values = [k.value for k in node.keywords if k.arg == "title"]
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("set_title", "suptitle") and node.args:
+            values.append(node.args[0])
+        for value in values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.append(value.value)
+            elif isinstance(value, ast.JoinedStr):
+                found.append("".join(v.value if isinstance(v, ast.Constant) else "..." for v in value.values))
+    return [" ".join(t.split()) for t in found if t.strip()]
+
+
+def _display_width(output):
+    """The width (CSS px) a figure output is shown at: its metadata's, else the PNG's own."""
+    for mime in FIGURE:
+        width = output.get("metadata", {}).get(mime, {}).get("width")
+        if width:
+            return int(width)
+    data = output.get("data", {}).get("image/png")
+    if data:
+        import base64
+        return int.from_bytes(base64.b64decode("".join(data)[:40])[16:20], "big")
+    return 0
+
+
+def caption_figures(cells, name):
+    """Every code cell with a figure gets myst-nb's caption and alt text (``figure_caption``), and
+    the ``full-width`` tag when a figure is wider than the text column."""
+    for index, cell in enumerate(cells):
+        figures = [o for o in cell.get("outputs", []) if set(FIGURE) & set(o.get("data", {}))]
+        if cell["cell_type"] != "code" or not figures:
+            continue
+        caption = figure_caption(cells, index)
+        if not caption:
+            raise BookError(f"{name}, cell {index}: a figure with no markdown before or after it to caption it")
+        mystnb = cell["metadata"].setdefault("mystnb", {})
+        mystnb["figure"] = {"caption": caption}
+        titles = figure_titles("".join(cell["source"]))
+        described = "; ".join(titles)
+        mystnb["image"] = {"alt": "Figure: " + _plain(described if len(re.sub(r"\W", "", described)) > 20 else caption)}
+        if max(_display_width(o) for o in figures) > WIDE:
+            tags = cell["metadata"].setdefault("tags", [])
+            tags += [] if "full-width" in tags else ["full-width"]
 
 
 def chapter(nb, name, solutions, topics):
@@ -183,6 +304,7 @@ def chapter(nb, name, solutions, topics):
     ``solutions`` comes from :func:`exercise_solutions`, ``topics`` are the reference
     modules of this notebook's exercises."""
     nb = copy.deepcopy(nb)
+    caption_figures(nb["cells"], name)
     cells, pending = [], None  # pending: an exercise heading whose solution goes after its test cell
     placed = set()
     for index, cell in enumerate(nb["cells"]):
@@ -207,7 +329,10 @@ def chapter(nb, name, solutions, topics):
                 placed.add(pending)
                 pending = None
             pending = next((n for n in headings if n in solutions and n not in placed), pending)
-        cells.append(cell)
+        if cell["cell_type"] == "markdown" and is_hints(source):
+            _place_before_solutions(cells, cell)
+        else:
+            cells.append(cell)
         if pending and cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
             cells.append(_markdown_cell(solutions[pending][1]))
             placed.add(pending)

@@ -10,7 +10,7 @@ from autograder import ROOT
 PACKAGE = ROOT / "autograder"
 MAX_LINES = 400
 #: being split by another helper (issue 13, deliverable 8); the lead lifts this when the split lands
-NOT_YET = {"checks/nn.py"}
+NOT_YET: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -6,7 +6,7 @@ from autograder.grading.settings import Settings, default_db_url, topics_of
 
 
 def test_topics_of():
-    assert topics_of("01_divergences") == ["divergences", "nn"]
+    assert topics_of("01_divergences") == ["divergences", "nn", "train"]
     assert topics_of("06_regularization_and_heuristics") == ["regularization", "heuristics"]
     assert topics_of("00_start_here") == []
 

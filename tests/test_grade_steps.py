@@ -22,7 +22,7 @@ def _job(tmp_path, student="s", assignment="01_divergences"):
 
 
 def test_the_order_of_the_steps():
-    assert [s.__name__ for s in steps.STEPS] == ["key", "hidden_checks", "notebook_present", "run_autograde",
+    assert [s.__name__ for s in steps.STEPS] == ["key", "hidden_checks", "take_in", "notebook_present", "run_autograde",
                                                  "merge", "notebook_feedback"]
 
 
@@ -59,9 +59,32 @@ def test_a_crash_of_the_checks_is_the_graders_failure(tmp_path, monkeypatch):
 def test_no_notebook_is_the_students_failure(tmp_path):
     job = _job(tmp_path)
     (job.submitted / "my_work.ipynb").write_text("{}")
+    steps.take_in(job)
     steps.notebook_present(job)
     assert job.record.status is Status.FAILED and job.record.failure is Failure.NO_NOTEBOOK
     assert job.record.reason == "no notebook 01_divergences.ipynb in the submission (found my_work.ipynb: rename it)"
+
+
+def test_take_in_copies_regular_files_only_and_a_linked_notebook_is_no_notebook(tmp_path):
+    """nbgrader and the kernel read the scratch copy: a link (to a notebook elsewhere, or to the gradebook) and
+    a fifo (which would block nbgrader's copy forever) are left out, with a note."""
+    job = _job(tmp_path)
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades")
+    (job.submitted / "nntricks").mkdir()
+    (job.submitted / "nntricks" / "nn.py").write_text("x = 1\n")
+    os.symlink(secret, job.submitted / "nntricks" / "optim.py")
+    os.mkfifo(job.submitted / "timestamp.txt")
+    os.symlink(secret, job.submitted / "01_divergences.ipynb")
+    steps.take_in(job)
+    assert sorted(str(p.relative_to(job.copy)) for p in job.copy.rglob("*")) == ["nntricks", "nntricks/nn.py"]
+    assert job.record.ignored == ["01_divergences.ipynb: a symbolic link (only regular files are graded)",
+                                  "nntricks/optim.py: a symbolic link (only regular files are graded)",
+                                  "timestamp.txt: a fifo (only regular files are graded)"]
+    steps.notebook_present(job)
+    assert job.record.failure is Failure.NO_NOTEBOOK
+    assert job.record.reason == ("no notebook 01_divergences.ipynb in the submission (01_divergences.ipynb: a "
+                                 "symbolic link (only regular files are graded))")
 
 
 def test_a_failed_step_stops_the_rest(tmp_path, monkeypatch):

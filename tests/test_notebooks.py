@@ -69,6 +69,7 @@ def test_student_notebook_fails_only_with_not_implemented(path, tmp_path):
     wrong = [e for e in errors if e[1] != "NotImplementedError"]
     assert not wrong, f"{path.name}: errors other than the exercises' NotImplementedError: {wrong}"
     assert not any("BEGIN HIDDEN TESTS" in c.source or "BEGIN SOLUTION" in c.source for c in nb.cells)
+    assert nb.cells[0].outputs == [], f"{path.name}: the fetch cell did something next to nntricks/: {nb.cells[0].outputs}"
 
 
 # ---- issue 7, item 5: a points table on top, points on every written question ----

@@ -369,3 +369,24 @@ def test_losses_are_batch_means(seed, b, dd):
                        (dv.softmax_cross_entropy, dv.softmax_cross_entropy_grad)]:
         assert_close(loss(yy, ddd), loss(y, d), what=f"{loss.__name__} of a duplicated batch")
         assert_close(grad(yy, ddd)[:b], grad(y, d) / 2, what=f"{grad.__name__} of a duplicated batch")
+
+
+# ------------------------------------------------------------------ error_signal_gap (end of exercise 1.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_error_signal_gap(seed):
+    from nntricks import gradcheck
+    rng = np.random.default_rng(seed)
+    B, K = int(rng.integers(1, 6)), int(rng.integers(2, 6))
+    z = rng.normal(scale=2, size=(B, K))
+    probs, real = rng.dirichlet(np.ones(K), size=B), rng.normal(size=(B, K))
+    z0 = z.copy()
+    for output, div, d in ((lambda v: v, dv.l2, real), (dv.softmax, dv.kl, probs),
+                           (lambda v: 1 / (1 + np.exp(-v)), dv.bce, rng.uniform(size=(B, K)))):
+        gap = dv.error_signal_gap(output, div, z, d)
+        assert type(gap) is float and gap < 1e-6
+    gap = dv.error_signal_gap(dv.softmax, dv.l2, z, probs)
+    numeric = gradcheck.numeric_grad(lambda v: dv.l2(dv.softmax(v), probs), z)
+    assert gap == pytest.approx(gradcheck.rel_error(numeric, (dv.softmax(z) - probs) / B), rel=1e-9) and gap > 1e-2
+    assert np.array_equal(z, z0)

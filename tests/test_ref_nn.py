@@ -217,3 +217,72 @@ def test_activations_match_pytorch_autograd(name):
     out.backward(torch.tensor(dout))
     assert_close(layer.forward(x), out.detach().numpy(), what=f"{name} forward vs torch")
     assert_close(layer.backward(dout), xt.grad.numpy(), what=f"{name} backward vs torch autograd")
+
+
+# ------------------------------------------------------------------ Sequential (exercise 1.8) and the probes
+
+
+def _probe_net(widths, log, rng):
+    return [nn.Probe(a, b, scale=rng.uniform(0.5, 2), shift=rng.uniform(0.5, 1.5), name=f"L{k}", log=log)
+            for k, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_sequential_calls_every_layer_once_in_order_and_passes_train(seed):
+    rng = rng_for(seed)
+    log = []
+    probes = _probe_net([4, 3, 5, 2], log, rng)
+    net = nn.Sequential(*probes)
+    x, dout = rng.standard_normal((6, 4)), rng.standard_normal((6, 2))
+    x0, dout0 = x.copy(), dout.copy()
+    for train in (True, False):
+        log.clear()
+        out = net.forward(x, train=train)
+        assert log == [("forward", f"L{k}", train) for k in range(3)]
+        want = x
+        for q in probes:
+            want = q.forward(want, train)
+        assert_close(out, want, what=f"Sequential.forward(train={train}) vs the layers chained by hand")
+    net.forward(x)
+    log.clear()
+    dx = net.backward(dout)
+    assert log == [("backward", f"L{k}") for k in (2, 1, 0)]
+    assert np.array_equal(net.backward(dout), dx), "a second backward gives the same result"
+    assert np.array_equal(x, x0) and np.array_equal(dout, dout0)
+    check_layer(net, x, dout, what="Sequential of probes")
+
+
+def test_empty_sequential_is_the_identity():
+    """As PyTorch's nn.Sequential(): no layer, the input is the output and dout is dx."""
+    x = rng_for(0).standard_normal((3, 2))
+    net = nn.Sequential()
+    assert net.forward(x) is x and net.backward(x) is x and net.params() == [] and net.grads() == []
+
+
+def test_probe_gradients_and_log():
+    rng = rng_for(1)
+    probe = nn.Probe(3, 5, scale=1.3, shift=0.7, name="P")
+    check_layer(probe, rng.standard_normal((4, 3)), rng.standard_normal((4, 5)), what="Probe(3, 5)")
+    assert probe.params()[0] is probe.scale and probe.grads()[0] is probe.dscale
+    with pytest.raises(ValueError, match="backward got dout of shape"):
+        probe.backward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="forward got x of shape"):
+        probe.forward(np.ones((4, 5)))
+    assert probe.log[-2:] == [("backward", "P"), ("forward", "P", True)]
+    assert np.array_equal(nn.Probe(2, 2, shift=3.0).forward(np.eye(2), train=False), np.eye(2))
+
+
+def test_probe_loss_and_optimizer():
+    rng = rng_for(2)
+    z, d = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    loss = nn.ProbeLoss()
+    assert isinstance(loss.value(z, d), float)
+    assert_grad_close(loss.grad(z, d), numeric_grad(lambda v: loss.value(v, d), z), what="ProbeLoss.grad vs numeric")
+    assert loss.log[:2] == [("loss",), ("loss_grad",)] and set(loss.log[2:]) == {("loss",)}
+    p = rng.standard_normal(3)
+    p0, g = p.copy(), rng.standard_normal(3)
+    opt = nn.ProbeOptimizer([p], lr=0.5)
+    opt.step([g])
+    g[...] = 0  # the optimizer kept a copy
+    assert np.allclose(p, p0 - 0.5 * opt.seen[0][0]) and not np.array_equal(opt.seen[0][0], g)
+    assert opt.log == [("step",)]

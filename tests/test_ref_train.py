@@ -220,3 +220,76 @@ def test_vectorized_augmentation_matches_scipy_per_image(transform):
     want = np.stack([ndimage.affine_transform(im, A, offset=o, order=1, mode="constant", cval=0.0)
                      for im, A, o in zip(images, mats, offsets)])
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------- train_step (exercise 1.9) and fit
+
+
+def test_train_step_is_one_step_and_returns_the_loss_before_it():
+    rng = np.random.default_rng(3)
+    log = []
+    model = nn.Probe(3, 2, scale=1.2, shift=1.0, name="m", log=log)
+    loss = nn.ProbeLoss(log=log)
+    opt = nn.ProbeOptimizer(model.params(), lr=0.1, log=log)
+    x, d = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    x0, d0 = x.copy(), d.copy()
+    z = model.forward(x)
+    want_loss = loss.value(z, d)
+    model.backward(loss.grad(z, d))
+    want_scale = model.scale - 0.1 * model.dscale
+    log.clear()
+    value = train.train_step(model, x, d, (loss.value, loss.grad), opt)
+    assert type(value) is float and value == pytest.approx(want_loss, rel=1e-12)
+    assert log == [("forward", "m", True), ("loss",), ("loss_grad",), ("backward", "m"), ("step",)]
+    assert np.allclose(model.scale, want_scale)
+    assert np.array_equal(x, x0) and np.array_equal(d, d0)
+
+
+def test_train_step_trains_a_network():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(64, 2))
+    D = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    model = nn.mlp([2, 16, 2], activation=nn.Tanh, rng=rng)
+    opt = optim.SGD(model.params(), lr=0.5)
+    from nntricks import divergences
+    pair = (divergences.softmax_cross_entropy, divergences.softmax_cross_entropy_grad)
+    losses = [train.train_step(model, X, D, pair, opt) for _ in range(300)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("extra", [{}, {"lam": 1e-3}, {"clip": ("norm", 0.5)}, {"clip": ("value", 0.01)}])
+def test_fit_runs_every_minibatch_through_train_step(monkeypatch, extra):
+    calls = []
+    step = train.train_step
+
+    def counting(*args):
+        calls.append(len(args[1]))
+        return step(*args)
+
+    monkeypatch.setattr(train, "train_step", counting)
+    _tiny_fit(epochs=3, progress=False) if not extra else None
+    if extra:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(40, 3))
+        d = np.eye(2)[(X[:, 0] > 0).astype(int)]
+        model = nn.mlp([3, 8, 2], rng=rng)
+        train.fit(model, (X, d), optimizer=optim.SGD(model.params(), lr=0.1), epochs=3, batch_size=8, rng=rng,
+                  progress=False, **extra)
+    assert calls == [8] * 15, calls
+
+
+def test_fit_adds_the_penalty_and_clips_before_the_optimizer():
+    """One full-batch epoch of fit with lam and clipping equals the step written out."""
+    from nntricks import divergences, heuristics
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(16, 3))
+    d = np.eye(2)[(X[:, 0] > 0).astype(int)]
+    a, b = nn.mlp([3, 4, 2], rng=np.random.default_rng(6)), nn.mlp([3, 4, 2], rng=np.random.default_rng(6))
+    train.fit(a, (X, d), optimizer=optim.SGD(a.params(), lr=0.3), epochs=1, batch_size=16, lam=0.1,
+              clip=("norm", 0.2), rng=np.random.default_rng(7), progress=False)
+    z = b.forward(X)
+    b.backward(divergences.softmax_cross_entropy_grad(z, d))
+    grads = [g + 0.1 * p if p.ndim == 2 else g for p, g in zip(b.params(), b.grads())]
+    optim.SGD(b.params(), lr=0.3).step(heuristics.clip_by_norm(grads, 0.2)[0])
+    for p, q in zip(a.params(), b.params()):
+        assert np.allclose(p, q, rtol=1e-12, atol=1e-14)

@@ -88,6 +88,11 @@ def _stub_calls(nn):
         "divergences.log_softmax": lambda: nn.divergences.log_softmax(y),
         "divergences.softmax_cross_entropy": lambda: nn.divergences.softmax_cross_entropy(y, d),
         "divergences.softmax_cross_entropy_grad": lambda: nn.divergences.softmax_cross_entropy_grad(y, d),
+        "divergences.error_signal_gap": lambda: nn.divergences.error_signal_gap(np.positive, nn.divergences.l2, y, d),
+        "nn.Sequential.forward": lambda: nn.nn.Sequential(nn.nn.Tanh()).forward(y),
+        "nn.Sequential.backward": lambda: nn.nn.Sequential().backward(d),
+        "train.train_step": lambda: nn.train.train_step(nn.nn.Sequential(nn.nn.Tanh()), y, d,
+                                                        (nn.divergences.l2, nn.divergences.l2_grad), nn.optim.SGD([])),
         "nn.Linear.forward": lambda: nn.nn.Linear(3, 2, rng=rng).forward(y),
         "nn.Linear.backward": lambda: nn.nn.Linear(3, 2, rng=rng).backward(d[:, :2]),
         "nn.Sigmoid.forward": lambda: nn.nn.Sigmoid().forward(y),
@@ -113,6 +118,7 @@ def _stub_calls(nn):
         "batchnorm.BatchNorm1d.forward": bn_forward,
         "dropout.dropout_forward": lambda: nn.dropout.dropout_forward(y, 0.5, rng=rng),
         "dropout.dropout_backward": lambda: nn.dropout.dropout_backward(y, None, 0.5),
+        "dropout.exact_average": lambda: nn.dropout.exact_average(lambda m: m, 2, 0.5),
         "regularization.l2_penalty": lambda: nn.regularization.l2_penalty([y], 0.1),
         "regularization.l2_penalty_grad": lambda: nn.regularization.l2_penalty_grad([y], 0.1),
         "regularization.l1_penalty": lambda: nn.regularization.l1_penalty([y], 0.1),
@@ -185,14 +191,66 @@ def test_stub_keeps_signature_docstring_and_return():
     stub = release.stub_module(src, "divergences")
     assert 'def l2(y, d):' in stub and "return float(loss)" in stub
     assert "0.5 * np.sum((y - d) ** 2) / B" not in stub
-    assert stub.count("raise NotImplementedError(") == 10
+    assert stub.count("raise NotImplementedError(") == 11
 
 
 def test_keep_leaves_chosen_exercises_solved():
     src = inspect.getsource(__import__("nntricks").divergences)
     stub = release.stub_module(src, "divergences", keep={"1.1"})
     assert "loss = 0.5 * np.sum((y - d) ** 2) / B" in stub and "BEGIN SOLUTION" not in stub
-    assert stub.count("raise NotImplementedError(") == 8  # 1.2 to 1.5 stay stubs
+    assert stub.count("raise NotImplementedError(") == 9  # 1.2 to 1.5 stay stubs
     assert release.stub_module(src, "divergences", keep=()) == release.stub_module(src, "divergences")
     full = release.build_stubs(keep={ex.number for ex in EXERCISES.values()})
     assert not any("NotImplementedError('Exercise" in text for text in full.values())
+
+
+def _run_fetch_cell(cwd, zip_path=None):
+    """Run the first cell of a student notebook in a fresh interpreter in ``cwd``, with the
+    download answered from ``zip_path`` (no network)."""
+    import json
+
+    source = "".join(json.loads((NOTEBOOKS / "01_divergences.ipynb").read_text())["cells"][0]["source"])
+    runner = ("import io, sys, urllib.request\n"
+              f"urllib.request.urlopen = lambda url, timeout=None: io.BytesIO(open({str(zip_path)!r}, 'rb').read())\n"
+              "sys.path.insert(0, '')\n"
+              f"exec(compile({source!r}, 'cell', 'exec'))\n"
+              "import nntricks.dropout; print('imported', nntricks.__file__)\n")
+    return subprocess.run([sys.executable, "-I", "-c", runner], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_every_student_notebook_starts_with_the_fetch_cell():
+    import json
+    import tomllib
+
+    course = tomllib.loads((ROOT / "book" / "course.toml").read_text())
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        first = json.loads(path.read_text())["cells"][0]
+        assert first["id"] == release.FETCH_ID and first["cell_type"] == "code", f"{path.name}: no fetch cell first"
+        assert f"{course['repository']}/archive/refs/heads/{course['branch']}.zip" in "".join(first["source"])
+
+
+def test_the_fetch_cell_does_nothing_next_to_the_package(tmp_path):
+    (tmp_path / "nntricks").mkdir()
+    (tmp_path / "nntricks" / "__init__.py").write_text("")
+    (tmp_path / "nntricks" / "dropout.py").write_text("")
+    proc = _run_fetch_cell(tmp_path, tmp_path / "no-such.zip")  # a download would fail loudly
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == f"imported {tmp_path / 'nntricks' / '__init__.py'}\n"
+
+
+def test_the_fetch_cell_fetches_the_student_package_where_it_is_missing(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "main.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted((NOTEBOOKS / "nntricks").glob("*.py")):
+            out.write(path, f"nntricks-main/notebooks/nntricks/{path.name}")
+        out.writestr("nntricks-main/reference/nntricks/dropout.py", "SOLVED = True\n")  # never taken
+    work = tmp_path / "colab"
+    work.mkdir()
+    proc = _run_fetch_cell(work, archive)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "Fetched the student package nntricks/" in proc.stdout and f"imported {work}" in proc.stdout
+    assert sorted(p.name for p in (work / "nntricks").glob("*.py")) == sorted(
+        p.name for p in (NOTEBOOKS / "nntricks").glob("*.py"))
+    assert (work / "nntricks" / "dropout.py").read_bytes() == (NOTEBOOKS / "nntricks" / "dropout.py").read_bytes()

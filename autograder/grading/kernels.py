@@ -22,14 +22,12 @@ is shut down and started again, and after ``attempts`` tries
 student's (the kernel starts before any of the student's code runs): the
 submission is not recorded, and the next run grades it again.
 
-The kernel runs the student's notebook code, outside the hidden checks'
-sandbox: where bubblewrap works, :func:`confined` starts it inside one of its
-own, in which the whole file system is read-only but for the notebook's folder
-and the kernel's socket folder (the gradebook, the journal, the grader and the
-other students' submissions cannot be changed), with its own PID, IPC and
-network namespaces and ``--die-with-parent``: when nbgrader shuts the kernel
-down, every process it started dies with it, so nothing a cell leaves running
-can write a grade or hold the gradebook's lock afterwards.
+The kernel runs the student's notebook code: where bubblewrap works, it starts in a sandbox of
+its own (:mod:`autograder.grading.kernel_sandbox`: a size-capped tmpfs as its working folder, a
+read-only scratch copy of the submission, no capabilities, no new processes); the socket folder
+is the one host folder it can write, and is removed with the kernel. Every socket of the
+kernel's client refuses a message larger than the output cap (``zmq.MAXMSGSIZE``), so one
+huge message cannot fill the grader's memory.
 """
 
 from __future__ import annotations
@@ -43,7 +41,9 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from ..bwrap import bwrap_path
+import zmq
+
+from .kernel_sandbox import command, current
 
 UNIX_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, minus the terminating NUL
 _SOCKET_NAME = "s"  # sockets are <folder>/s-1 ... s-5
@@ -74,28 +74,6 @@ def socket_folder() -> Path:
     raise OSError(f"no folder short enough for Unix sockets ({UNIX_PATH_MAX} bytes): set TMPDIR to a short path")
 
 
-def confined(cmd: list[str], cwd, sockets: Path) -> list[str]:
-    """``cmd`` (the kernel's command line) inside bubblewrap when it works here, else ``cmd`` itself.
-
-    Writable: ``cwd`` (the notebook's folder) and ``sockets`` (the connection file, the sockets and
-    the kernel's home, temporary and cache folders); everything else read-only; own PID, IPC, UTS
-    and network namespaces (the kernel talks over the Unix sockets in ``sockets``)."""
-    exe = bwrap_path()
-    if not exe or not cwd:
-        return cmd
-    home = sockets / "home"
-    home.mkdir(exist_ok=True)
-    args = [exe, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--bind", str(cwd), str(cwd), "--bind", str(sockets), str(sockets)]
-    for name, value in (("HOME", home), ("TMPDIR", home), ("MPLCONFIGDIR", home / "mpl"),
-                        ("IPYTHONDIR", home / "ipython"), ("JUPYTER_RUNTIME_DIR", home / "runtime")):
-        args += ["--setenv", name, str(value)]
-    # in its own PID namespace the kernel's parent is PID 1, which ipykernel's parent poller takes for its
-    # parent having died: no poller (the namespace dies with bubblewrap, which dies with the grader)
-    return [*args, "--unsetenv", "JPY_PARENT_PID", "--chdir", str(cwd), "--", *cmd]
-
-
 class KernelStartError(Exception):
     """The notebook's kernel did not start (the grader's failure, not the student's)."""
 
@@ -113,7 +91,17 @@ class ScratchKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        return confined(cmd, kw.get("cwd"), self.socket_folder), kw
+        sandboxed = command(cmd, self.socket_folder)
+        if sandboxed != cmd:  # a signal reaches only bubblewrap: interrupt with a message on the control channel
+            self.kernel_spec.interrupt_mode = "message"
+        return sandboxed, kw
+
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        job = current()
+        if job is not None:  # before the channels connect: every socket made afterwards has the cap
+            kc.context.setsockopt(zmq.MAXMSGSIZE, job.limits.output_bytes + (1 << 20))
+        return kc
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -138,9 +126,10 @@ async def discard(client) -> None:
     client.km, client.kc = None, None
 
 
-async def start_with_retries(client, start, attempts: int, log=None) -> float:
+async def start_with_retries(client, start, attempts: int, log=None, fatal=()) -> float:
     """Start ``client``'s kernel and its channels with ``start()`` (a coroutine function), up to ``attempts``
-    times; returns the seconds it took. Raises :class:`KernelStartError` when every attempt failed."""
+    times; returns the seconds it took. Raises :class:`KernelStartError` when every attempt failed, and
+    an exception of a ``fatal`` type at once."""
     t0 = time.perf_counter()
     errors = []
     for attempt in range(1, max(1, attempts) + 1):
@@ -149,6 +138,9 @@ async def start_with_retries(client, start, attempts: int, log=None) -> float:
                 client.km = client.create_kernel_manager()
             await start()
             return time.perf_counter() - t0
+        except fatal:
+            await discard(client)
+            raise
         except Exception as e:  # noqa: BLE001 - any failure to start is retried, then reported as ours
             errors.append(f"{type(e).__name__}: {e}")
             if log is not None:

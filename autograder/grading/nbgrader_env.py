@@ -96,6 +96,7 @@ def nbgrader_settings(settings, assignments, in_grader=True) -> dict:
             "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
             "nbgrader.preprocessors.CheckCellMetadata"]
         out["TimedExecute.start_attempts"] = settings.kernel_start_attempts
+        out["TimedExecute.deadline"] = settings.deadline
     return out
 
 

@@ -32,6 +32,9 @@ class Failure(str, enum.Enum):
     BAD_NOTEBOOK = "bad-notebook"
     KERNEL_DIED = "kernel-died"
     KERNEL_HUNG = "kernel-hung"
+    TIME_LIMIT = "time-limit"  # the notebook ran past the submission's deadline (its kernel was killed)
+    OUTPUT_LIMIT = "output-limit"  # it sent more output than the grader accepts (its kernel was killed)
+    MEMORY_LIMIT = "memory-limit"  # its kernel died after a MemoryError
     LOCKED_CELL_CHANGED = "locked-cell-changed"
     NO_SOURCE = "no-source"  # the assignment has no source notebook (a set-up problem, per assignment)
     AUTOGRADE = "autograde"  # nbgrader refused the notebook for another reason (its log says which)

@@ -23,6 +23,7 @@ class Settings:
     course: str
     db_url: str
     timeout: int = 60  # seconds per notebook cell
+    deadline: int = 600  # wall-clock seconds per notebook (its kernel is killed past it: FAILED "time limit")
     solutions: str = str(SOLUTIONS)
     feedback: bool = False  # nbgrader's notebook HTML too (--notebook-feedback)
     reuse_checks: bool = True  # test cells read the grader's check run (NNTRICKS_CHECKS_FILE)

@@ -6,12 +6,16 @@ preprocessor lists: :data:`STEPS` is the list; each step takes the :class:`Job` 
    (:func:`autograder.check.grade_package`, which takes the package in with :mod:`autograder.submission`, sandboxed),
    saved as ``checks.json`` in the job's scratch folder for the test cells (``NNTRICKS_CHECKS_FILE``,
    see :mod:`autograder.cell`).
-3. :func:`notebook_present`: no ``<assignment>.ipynb`` in the submission is the student's failure.
-4. :func:`run_autograde`: ``nbgrader autograde`` in-process (:mod:`autograder.grading.autograde`), the
-   kernel's sockets in the scratch folder; a failure caused by the submission ends the steps (FAILED).
-5. :func:`merge`: which test cells were restored, the merge into the gradebook
+3. :func:`take_in`: the scratch copy of the submitted folder (regular files, never through a link, capped):
+   nbgrader and the kernel read the submission only from it.
+4. :func:`notebook_present`: no ``<assignment>.ipynb`` in the copy is the student's failure.
+5. :func:`run_autograde`: ``nbgrader autograde`` in-process (:mod:`autograder.grading.autograde`), the
+   kernel in its sandbox (:mod:`autograder.grading.kernel_sandbox`) on a copy of the submitted folder
+   made by the intake's rules, its sockets in the scratch folder, within the submission's deadline; a
+   failure caused by the submission (time, output or memory limit included) ends the steps (FAILED).
+6. :func:`merge`: which test cells were restored, the merge into the gradebook
    (:mod:`autograder.grading.merge`), what went wrong per cell.
-6. :func:`notebook_feedback`: nbgrader's notebook HTML (``--notebook-feedback`` only).
+7. :func:`notebook_feedback`: nbgrader's notebook HTML (``--notebook-feedback`` only).
 
 A step raises :class:`autograder.grading.autograde.GraderFailure` for what is not the student's doing
 (the submission is then not recorded, and the next run grades it again). Submitted files are only read.
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cell import CHECKS_FILE_ENV
-from . import journal
+from . import journal, kernel_sandbox
 from .autograde import CLOCK, GraderFailure, autograde
 from ..atomic import write_atomic
 from .kernels import sockets_in
@@ -49,6 +53,11 @@ class Job:
     @property
     def submitted(self) -> Path:
         return self.settings.submitted(self.record.student, self.record.assignment)
+
+    @property
+    def copy(self) -> Path:
+        """The scratch copy of the submitted folder (:func:`take_in`): what nbgrader and the kernel get."""
+        return self.scratch / "submitted" / self.record.student / self.record.assignment
 
 
 def key(job):
@@ -72,13 +81,22 @@ def hidden_checks(job):
     job.record.timings.checks = time.perf_counter() - t0
 
 
+def take_in(job):
+    """The scratch copy of the submitted folder, regular files only, never through a link
+    (:func:`autograder.grading.kernel_sandbox.take_in`); what it left out joins the record's notes."""
+    for line in kernel_sandbox.take_in(job.submitted, job.copy):
+        if line not in job.record.ignored:
+            job.record.ignored.append(line)
+
+
 def notebook_present(job):
     a = job.record.assignment
-    if not (job.submitted / f"{a}.ipynb").is_file():
-        others = sorted(p.name for p in job.submitted.glob("*.ipynb"))
+    if not (job.copy / f"{a}.ipynb").is_file():
+        others = sorted(p.name for p in job.copy.glob("*.ipynb"))
+        why = [line for line in job.record.ignored if line.startswith(f"{a}.ipynb: ")]
         job.record.status, job.record.failure = Status.FAILED, Failure.NO_NOTEBOOK
         job.record.reason = f"no notebook {a}.ipynb in the submission" + (
-            f" (found {', '.join(others)}: rename it)" if others else "")
+            f" ({why[0]})" if why else f" (found {', '.join(others)}: rename it)" if others else "")
 
 
 @contextlib.contextmanager
@@ -98,10 +116,12 @@ def _environ(**values):
 def run_autograde(job):
     s, a = job.record.student, job.record.assignment
     checks_file = job.scratch / "checks.json"
-    shared = str(checks_file) if job.settings.reuse_checks and checks_file.is_file() else None
+    shared = checks_file if job.settings.reuse_checks and checks_file.is_file() else None
+    limits = kernel_sandbox.KernelLimits(cpu_seconds=job.settings.deadline + 5)
+    kernel = kernel_sandbox.KernelJob(job.copy, shared, a, limits)  # the copy, read-only in the kernel's sandbox
     CLOCK.kernel_start = CLOCK.execution = 0.0
-    with sockets_in(job.scratch), _environ(**{CHECKS_FILE_ENV: shared}):
-        result = autograde(api(job.settings, job.assignments), s, a)
+    with sockets_in(job.scratch), kernel_sandbox.kernel_job(kernel), _environ(**{CHECKS_FILE_ENV: shared and str(shared)}):
+        result = autograde(api(job.settings, job.assignments), s, a, submitted=job.scratch / "submitted")
     t = job.record.timings
     t.kernel_start, t.execution = CLOCK.kernel_start, CLOCK.execution
     t.nbgrader = max(0.0, result.seconds - CLOCK.kernel_start - CLOCK.execution)
@@ -112,7 +132,7 @@ def run_autograde(job):
 def merge(job):
     t0 = time.perf_counter()
     st, s, a = job.settings, job.record.student, job.record.assignment
-    job.record.restored = restored_cells(st.root / "release" / a / f"{a}.ipynb", st.submitted(s, a) / f"{a}.ipynb")
+    job.record.restored = restored_cells(st.root / "release" / a / f"{a}.ipynb", job.copy / f"{a}.ipynb")
     order = list(cells_by_id(st.root / "source" / a / f"{a}.ipynb") or {})
     job.record.cells = merge_into_gradebook(lambda: gradebook(st), s, a, job.record.checks, order)
     for nb_id in {c.notebook_id for c in job.record.cells} or {a}:
@@ -132,7 +152,7 @@ def notebook_feedback(job):
     job.record.timings.feedback = time.perf_counter() - t0
 
 
-STEPS = [key, hidden_checks, notebook_present, run_autograde, merge, notebook_feedback]
+STEPS = [key, hidden_checks, take_in, notebook_present, run_autograde, merge, notebook_feedback]
 
 
 def grade(settings, assignments, student, assignment, scratch) -> Submission:

@@ -3,8 +3,8 @@
 One list of forbidden modules, used everywhere: the client hides them from the
 sandbox's file system (``autograder.bwrap``), the worker's audit hook refuses to
 import them (``confine``) and reports any that got loaded (``serve``), and the
-static scan of a submission (``autograder.staticscan``) costs a topic its points
-when its code imports one. One set of limits for the wire format, read by the
+static scan of a submission (``autograder.staticscan``) costs the exercises whose
+code imports one (``staticscan.tainted``). One set of limits for the wire format, read by the
 worker's frames (``wire``) and the decider's (``autograder.protocol``).
 """
 

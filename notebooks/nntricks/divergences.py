@@ -11,6 +11,8 @@ scalars. Every loss is a mean over the batch, so every gradient carries a
 
 import numpy as np
 
+from .gradcheck import numeric_grad, rel_error
+
 
 def _batch_size(y):
     return y.shape[0] if y.ndim > 0 else 1
@@ -214,6 +216,28 @@ def softmax_cross_entropy_grad(z, d):
     # YOUR CODE HERE: Exercise 1.5 (Softmax with cross-entropy), notebooks/01_divergences.ipynb
     raise NotImplementedError('Exercise 1.5 (Softmax with cross-entropy), notebooks/01_divergences.ipynb: implement nntricks.divergences.softmax_cross_entropy_grad')
     return dz
+
+
+def error_signal_gap(output, div, z, d):
+    """How far the gradient of ``div(output(z), d)`` w.r.t. ``z`` is from the error ``(output(z) - d) / B``.
+
+    Args:
+        output: the output stage, a function of ``z`` giving ``y`` of the same shape
+            (the identity, a softmax, a sigmoid, ...).
+        div: a divergence ``div(y, d) -> float``, a mean over the batch (``l2``, ``kl``, ``bce``, ...).
+        z: the last affine values, shape (B, K). d: the desired outputs, shape (B, K).
+
+    Returns:
+        A Python float: the relative error (``gradcheck.rel_error``) between the numerical gradient
+        (``gradcheck.numeric_grad``) of ``L(z) = div(output(z), d)`` w.r.t. ``z`` and the error
+        ``(output(z) - d) / B``: about 1e-8 or smaller when this pairing's error signal is the error.
+
+    Trap: the gradient is taken w.r.t. ``z``, through the output stage, not w.r.t. ``y``.
+    Never modify ``z`` or ``d``.
+    """
+    # YOUR CODE HERE: Exercise 1.5 (Softmax with cross-entropy), notebooks/01_divergences.ipynb
+    raise NotImplementedError('Exercise 1.5 (Softmax with cross-entropy), notebooks/01_divergences.ipynb: implement nntricks.divergences.error_signal_gap')
+    return gap
 
 
 def one_hot(labels, num_classes):

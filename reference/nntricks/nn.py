@@ -1,4 +1,4 @@
-"""Layers for building MLPs (exercises 1.6 and 1.7 of notebooks/01_divergences.ipynb).
+"""Layers for building MLPs (exercises 1.6 to 1.8 of notebooks/01_divergences.ipynb).
 
 Every layer follows one protocol:
 
@@ -8,7 +8,9 @@ Every layer follows one protocol:
 
 ``params()`` returns the live arrays, so an optimizer built on them updates
 the layer in place. ``BatchNorm1d`` and ``Dropout`` from their own modules
-follow the same protocol. ``Sequential`` and ``mlp`` are provided.
+follow the same protocol. ``Sequential.forward`` and ``Sequential.backward``
+are exercise 1.8; ``mlp`` and the test doubles (``Probe``, ``ProbeLoss``,
+``ProbeOptimizer``) are provided.
 """
 
 import numpy as np
@@ -209,20 +211,57 @@ class LeakyReLU(Module):
 
 
 class Sequential(Module):
-    """Layers applied in order; ``params``/``grads`` concatenate the layers' lists."""
+    """Layers applied in order; ``params``/``grads`` concatenate the layers' lists.
+
+    Exercise 1.8 (notebooks/01_divergences.ipynb): ``forward`` and ``backward``.
+    """
 
     def __init__(self, *layers):
         self.layers = list(layers)
 
     def forward(self, x, train=True):
+        """The network's output on a minibatch.
+
+        Args:
+            x: inputs, shape (B, D_in) (the first layer's input).
+            train: training mode (True) or inference mode (False), as given: dropout and
+                batch norm behave differently in the two modes.
+
+        Returns:
+            out: the last layer's output, shape (B, D_out).
+
+        Contract: every layer's ``forward`` runs exactly once, in the order of ``self.layers``,
+        on the previous layer's output, and receives this call's ``train``. Each layer keeps its own
+        cache for ``backward``; ``Sequential`` needs none. Never modify ``x``.
+        Trap: a layer's ``forward`` defaults to ``train=True``, so a network that does not pass
+        ``train`` on keeps dropping units and using minibatch statistics at test time.
+        """
+        ### BEGIN SOLUTION
+        out = x
         for layer in self.layers:
-            x = layer.forward(x, train)
-        return x
+            out = layer.forward(out, train)
+        ### END SOLUTION
+        return out
 
     def backward(self, dout):
+        """Backpropagate through the network (after ``forward``).
+
+        Args:
+            dout: ``dL/d(out)``, shape (B, D_out), the gradient of the loss w.r.t. the network's output.
+
+        Returns:
+            dx: ``dL/dx``, shape (B, D_in): the gradient w.r.t. the NETWORK's input ``x``.
+
+        Contract: every layer's ``backward`` runs exactly once and receives the gradient
+        w.r.t. its own output; the layers store their parameters' gradients themselves.
+        Trap: the chain rule decides the order; the last layer's ``dout`` is the only one known at first.
+        """
+        ### BEGIN SOLUTION
+        dx = dout
         for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+            dx = layer.backward(dx)
+        ### END SOLUTION
+        return dx
 
     def params(self):
         return [p for layer in self.layers for p in layer.params()]
@@ -263,3 +302,96 @@ def mlp(sizes, activation=ReLU, init=None, batchnorm=False, dropout=None, rng=No
             if dropout is not None:
                 layers.append(Dropout(dropout, rng=rng))
     return Sequential(*layers)
+
+
+# ----------------------------------------------------------------- test doubles (provided)
+# The tests of Exercises 1.8 and 1.9 and the hidden checks build networks of probes: they record
+# every call made to them, so that a test sees in which order, and with which ``train``, your code
+# calls them. Do not change them.
+
+
+class Probe(Module):
+    """A layer that records its calls: ``scale * x[:, idx] + shift``, the shift in training mode only.
+
+    Args:
+        fan_in, fan_out: widths; output column ``j`` is input column ``j % fan_in``, times ``scale``.
+        scale: the initial value of the layer's one parameter, ``self.scale``, an array of shape (1,).
+        shift: added to the output when ``train`` is true.
+        name: its name in the log. log: the list that records the calls (share one list
+            between probes to see the order of all calls); a new list by default.
+
+    ``forward`` logs ``("forward", name, train)``, ``backward`` logs ``("backward", name)``
+    (before doing anything else, so the log also shows calls that then fail), checks the
+    shape it is given, stores ``dscale`` and returns the gradient w.r.t. its input.
+    """
+
+    def __init__(self, fan_in, fan_out, scale=1.0, shift=0.0, name="probe", log=None):
+        self.idx = np.arange(fan_out) % fan_in
+        self.fan_in, self.fan_out = fan_in, fan_out
+        self.scale, self.dscale = np.array([scale], dtype=float), np.zeros(1)
+        self.shift, self.name = float(shift), name
+        self.log = [] if log is None else log
+        self.x = None
+
+    def forward(self, x, train=True):
+        self.log.append(("forward", self.name, train))
+        x = np.array(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.fan_in:
+            raise ValueError(f"Probe {self.name!r}: forward got x of shape {x.shape}, it takes (B, {self.fan_in})")
+        self.x = x
+        return self.scale[0] * x[:, self.idx] + (self.shift if train else 0.0)
+
+    def backward(self, dout):
+        self.log.append(("backward", self.name))
+        if self.x is None:
+            raise RuntimeError(f"Probe {self.name!r}: backward before any forward")
+        dout = np.asarray(dout, dtype=float)
+        if dout.shape != (len(self.x), self.fan_out):
+            raise ValueError(f"Probe {self.name!r}: backward got dout of shape {dout.shape}, "
+                             f"its output has the shape {(len(self.x), self.fan_out)}")
+        self.dscale = np.array([np.sum(dout * self.x[:, self.idx])])
+        dx = np.zeros_like(self.x)
+        np.add.at(dx, (slice(None), self.idx), self.scale[0] * dout)
+        return dx
+
+    def params(self):
+        return [self.scale]
+
+    def grads(self):
+        return [self.dscale]
+
+
+class ProbeLoss:
+    """A loss pair that records its calls: ``(loss.value, loss.grad)``, a quartic divergence.
+
+    ``value(z, d)`` logs ``("loss",)`` and returns ``sum((z - d)**4) / (4 B)``, a float;
+    ``grad(z, d)`` logs ``("loss_grad",)`` and returns its gradient w.r.t. ``z``, ``(z - d)**3 / B``.
+    """
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def value(self, z, d):
+        self.log.append(("loss",))
+        return float(np.sum((np.asarray(z, dtype=float) - d) ** 4)) / (4 * len(z))
+
+    def grad(self, z, d):
+        self.log.append(("loss_grad",))
+        return (np.asarray(z, dtype=float) - d) ** 3 / len(z)
+
+
+class ProbeOptimizer:
+    """Gradient descent that records its calls: ``step(grads)`` logs ``("step",)``, keeps a copy
+    of the gradients it was given (``self.seen``) and updates every parameter in place, ``p -= lr * g``."""
+
+    def __init__(self, params, lr=0.1, log=None):
+        self.params, self.lr = list(params), lr
+        self.log = [] if log is None else log
+        self.seen = []
+
+    def step(self, grads):
+        self.log.append(("step",))
+        grads = [np.array(g, dtype=float) for g in grads]
+        self.seen.append(grads)
+        for p, g in zip(self.params, grads):
+            p -= self.lr * g

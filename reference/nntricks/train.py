@@ -1,7 +1,9 @@
-"""A minibatch training loop with validation history (provided).
+"""The training step (exercise 1.9 of notebooks/01_divergences.ipynb) and a
+minibatch training loop with validation history (provided).
 
-It is built from the package's exercises: the divergence, the optimizer, the
-L2 penalty, gradient clipping and early stopping are the student's own.
+The loop is built from the package's exercises: every minibatch goes through
+the student's ``train_step``, and the divergence, the optimizer, the L2
+penalty, gradient clipping and early stopping are the student's own.
 """
 
 import os
@@ -10,8 +12,10 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from . import divergences, heuristics, regularization
-from .data import batches
+from . import nn  # noqa: F401 - the test doubles of train_step's checks (nn.Probe, ...) come with this module
+
+# divergences, heuristics, regularization and data are imported where they are used, so that
+# train_step (and its hidden checks) never depend on another exercise's module.
 
 
 def autograding():
@@ -69,12 +73,61 @@ class History(dict):
             raise AttributeError(name) from e
 
 
+def train_step(model, x, d, loss, optimizer):
+    """One step of minibatch gradient descent on the minibatch ``(x, d)``.
+
+    Args:
+        model: a layer-protocol object (a :class:`nntricks.nn.Sequential`): ``forward(x, train)``,
+            ``backward(dout)``, ``grads()``.
+        x: inputs, shape (B, D_in). d: targets, shape of the model's output (B, D_out).
+        loss: ``(loss_fn, grad_fn)``: ``loss_fn(z, d)`` is the minibatch's loss (a float) and
+            ``grad_fn(z, d)`` its gradient w.r.t. the model's output ``z``.
+        optimizer: built on ``model.params()``; ``optimizer.step(grads)`` updates them in place.
+
+    Returns:
+        The minibatch's loss, a Python float: the loss of the model as it was BEFORE this step's update.
+
+    Contract: a training-mode forward pass, the loss and its gradient of that output, one backward
+    pass, then exactly one ``optimizer.step`` with the gradients this backward pass just computed.
+    Never modify ``x`` or ``d``. Trap: ``model.grads()`` is only up to date after ``backward``.
+    """
+    ### BEGIN SOLUTION
+    z = model.forward(x, train=True)
+    value = float(loss[0](z, d))
+    model.backward(loss[1](z, d))
+    optimizer.step(model.grads())
+    ### END SOLUTION
+    return value
+
+
+class _Adjusted:
+    """The optimizer ``fit`` gives ``train_step`` when it adds the L2 penalty's gradient or clips."""
+
+    def __init__(self, optimizer, params, weights, lam, clip):
+        self.optimizer, self.params, self.weights, self.lam, self.clip = optimizer, params, weights, lam, clip
+
+    def step(self, grads):
+        from . import heuristics, regularization
+
+        grads = list(grads)
+        if self.lam:
+            extra = {id(W): g for W, g in zip(self.weights, regularization.l2_penalty_grad(self.weights, self.lam))}
+            grads = [g + extra[id(p)] if id(p) in extra else g for p, g in zip(self.params, grads)]
+        if self.clip is not None:
+            kind, threshold = self.clip
+            grads = (heuristics.clip_by_norm(grads, threshold)[0] if kind == "norm"
+                     else heuristics.clip_by_value(grads, threshold))
+        self.optimizer.step(grads)
+
+
 def _xy(split):
     return (split.X, split.d) if hasattr(split, "X") else split
 
 
 def evaluate(model, split, loss=None):
     """``(loss, accuracy)`` of ``model`` in inference mode on a split (accuracy is None for non-class targets)."""
+    from . import divergences
+
     loss_fn = (loss or (divergences.softmax_cross_entropy, None))[0]
     X, d = _xy(split)
     z = model.forward(X, train=False)
@@ -84,12 +137,13 @@ def evaluate(model, split, loss=None):
 
 def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=None, lam=0.0,
         clip=None, early_stopping=None, augment=None, rng=None, progress=True, on_epoch=None):
-    """Train ``model`` with minibatch gradient descent.
+    """Train ``model`` with minibatch gradient descent: :func:`train_step` on every minibatch.
 
     Args:
         model: a :class:`nntricks.nn.Sequential` (any layer-protocol object).
         train, val: :class:`nntricks.data.Split` objects or ``(X, d)`` tuples.
-        optimizer: built on ``model.params()``.
+        optimizer: built on ``model.params()``; with ``lam`` or ``clip``, ``train_step`` gets an
+            optimizer that adds the penalty's gradient and clips before this one's ``step``.
         epochs: passes over the training set (a fresh permutation each).
         batch_size: instances per minibatch.
         loss: ``(loss_fn, grad_fn)`` of the model's output ``z`` and targets ``d``;
@@ -108,29 +162,23 @@ def fit(model, train, val=None, *, optimizer, epochs=10, batch_size=64, loss=Non
     Returns:
         A :class:`History`.
     """
+    from . import divergences
+    from .data import batches
+
     loss = loss or (divergences.softmax_cross_entropy, divergences.softmax_cross_entropy_grad)
     rng = np.random.default_rng() if rng is None else rng
     X, d = _xy(train)
     history = History(train_loss=[], val_loss=[], train_acc=[], val_acc=[], best_epoch=None)
-    params = model.params()
-    weights = model.weights() if lam else []
+    step_optimizer = optimizer
+    if lam or clip is not None:
+        step_optimizer = _Adjusted(optimizer, model.params(), model.weights() if lam else [], lam, clip)
     best = None
     bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
     try:
         for epoch in bar:
             for idx in batches(len(X), batch_size, rng):
                 xb = X[idx] if augment is None else augment(X[idx], rng)
-                z = model.forward(xb, train=True)
-                model.backward(loss[1](z, d[idx]))
-                grads = model.grads()
-                if lam:
-                    extra = {id(W): g for W, g in zip(weights, regularization.l2_penalty_grad(weights, lam))}
-                    grads = [g + extra[id(p)] if id(p) in extra else g for p, g in zip(params, grads)]
-                if clip is not None:
-                    kind, threshold = clip
-                    grads = (heuristics.clip_by_norm(grads, threshold)[0] if kind == "norm"
-                             else heuristics.clip_by_value(grads, threshold))
-                optimizer.step(grads)
+                train_step(model, xb, d[idx], loss, step_optimizer)
             for name, split in (("train", train), ("val", val)):
                 if split is not None:
                     l, a = evaluate(model, split, loss)

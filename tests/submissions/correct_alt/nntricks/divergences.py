@@ -71,6 +71,20 @@ def softmax_cross_entropy_grad(z, d):
     return (softmax(z) - d) / B
 
 
+def error_signal_gap(output, div, z, d):
+    z = np.array(z, dtype=float)
+    h = 1e-5
+    numeric = np.empty_like(z)
+    for idx in np.ndindex(*z.shape):
+        up, down = z.copy(), z.copy()
+        up[idx] += h
+        down[idx] -= h
+        numeric[idx] = (div(output(up), d) - div(output(down), d)) / (2 * h)
+    error = (output(z) - d) / len(z)
+    scale = (np.abs(numeric) + np.abs(error)).max()
+    return 0.0 if scale == 0 else float(np.abs(numeric - error).max() / scale)
+
+
 def one_hot(labels, num_classes):
     labels = np.asarray(labels)
     return (labels[:, None] == np.arange(num_classes)[None, :]).astype(float)
