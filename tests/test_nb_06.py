@@ -1,10 +1,12 @@
 """Notebook 06's promises about itself: the points tables at the top agree with the graded
 cells, every written question states its points, and the introduction names the earlier
-notebooks whose exercises the training runs need."""
+notebooks whose exercises the training runs need; the MNIST-1D experiments (05, 06) are skipped while autograding."""
 
+import ast
 import re
 
 import nbformat
+import pytest
 
 from autograder import SOLUTIONS
 
@@ -61,3 +63,46 @@ def test_the_introduction_names_the_notebooks_the_training_runs_need():
     for needed in ("Notebook 01", "Notebook 02", "Notebook 03", "Notebook 04", "nn.Linear", "Adam", "he_normal",
                    "BatchNorm1d"):
         assert needed in intro, f"the introduction should name {needed}"
+
+
+# ---- issue 14, deliverable 4: the MNIST-1D experiments cost nothing while autograding ----
+
+MNIST1D_CALLS = {"load_mnist1d", "mnist1d_run"}
+
+
+def _unguarded_mnist1d_calls(source):
+    """Lines of calls that generate or train on MNIST-1D outside a function body and outside
+    ``if not train.autograding():`` (the figures are skipped while grading)."""
+    tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+    def guarded(node):
+        while node in parents:
+            node = parents[node]
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                return True
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "not train.autograding()":
+                return True
+        return False
+
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) in MNIST1D_CALLS and not guarded(node)]
+
+
+def test_the_guard_finder_finds_an_unguarded_call():
+    assert _unguarded_mnist1d_calls("x = data.load_mnist1d()\nif not train.autograding():\n    y = mnist1d_run()\n") == [1]
+    assert _unguarded_mnist1d_calls("def f():\n    return data.load_mnist1d()\n") == []
+
+
+@pytest.mark.parametrize("name", ["05_dropout.ipynb", "06_regularization_and_heuristics.ipynb"])
+def test_mnist1d_experiments_are_skipped_while_autograding(name):
+    """Generating MNIST-1D takes seconds and its experiments far longer. Outside the capstone (a solution cell that
+    shortens itself with ``train.budget``), every cell that uses it does so under ``if not train.autograding():``."""
+    nb = nbformat.read(SOLUTIONS / name, as_version=4)
+    used = False
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade_id") == "capstone":
+            continue
+        used |= any(f"{call}(" in cell.source for call in MNIST1D_CALLS)
+        assert not _unguarded_mnist1d_calls(cell.source), f"{name}, cell {i}: MNIST-1D used while autograding"
+    assert used, f"{name} should use MNIST-1D"

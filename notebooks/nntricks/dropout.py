@@ -8,8 +8,9 @@ PyTorch's ``p`` is the DROP probability, ``p = 1 - alpha``.
 
 Training: every unit of every instance is kept with probability ``alpha`` and
 set to 0 otherwise, with a fresh mask at every call. Test: the network of
-expected unit outputs, ``alpha * y``; "inverted" dropout divides by ``alpha``
-during training instead, so that test time needs no change at all.
+expected unit outputs. "Inverted" dropout scales the kept units during
+training instead, so that test time needs no change at all (notebook 05,
+Question Q1, derives both factors).
 """
 
 import itertools
@@ -30,18 +31,20 @@ def dropout_forward(y, alpha, train=True, rng=None, inverted=True):
         alpha: keep probability, ``0 < alpha <= 1``.
         train: training mode (random mask) or test mode (deterministic).
         rng: ``numpy.random.Generator`` for the mask (a fresh default one when None).
-        inverted: divide by ``alpha`` in training (True) or multiply by ``alpha`` at test (False).
+        inverted: scale the kept units in training (True, nothing to do at test) or correct at test (False).
 
     Returns:
         A tuple of:
-        - out: shape of ``y``. Training: ``y * mask / alpha`` (inverted) or ``y * mask``.
-          Test: ``y`` (inverted; ``y`` itself, as PyTorch returns its input) or ``alpha * y``.
+        - out: shape of ``y``. Training: ``y`` with the dropped units set to 0; inverted dropout
+          also scales the kept units so that the expectation of ``out`` over the masks is ``y``
+          (Question Q1 (b)), classic dropout does not scale. Test: inverted, ``y`` itself (as
+          PyTorch returns its input); classic, each unit's expected training output (Q1 (a)).
         - mask: float64 array of 0.0 and 1.0 with P(1) = alpha, shape of ``y``; None at test time.
 
     Raises:
         ValueError: alpha outside (0, 1].
 
-    Trap: ``alpha`` KEEPS units: the mask is ``rng.random(shape) < alpha``, not ``>``.
+    Trap: ``alpha`` KEEPS units: a fraction ``alpha`` of the mask's entries must be 1.0.
     """
     _check_alpha(alpha)
     y = np.asarray(y, dtype=float)
