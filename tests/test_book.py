@@ -22,7 +22,7 @@ from bookbrowser import (DESKTOP, PHONE, ROOT, SHOTS, browser, chapters, pages, 
 RAW_TEX = re.compile(r"\$|\\[()\[\]_]|\\[A-Za-z]+")
 # chapters whose solutions another helper owns, executed before the figures' 160 dpi setting: the
 # lead re-executes them after merging (the setup cell's `%config InlineBackend.figure_formats`)
-LOW_DPI = {"05_dropout.html"}
+LOW_DPI: set[str] = set()
 LEAKS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder.cell", "Hidden checks of",
          "### BEGIN SOLUTION", "### END SOLUTION")
 
