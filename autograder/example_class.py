@@ -26,8 +26,8 @@ gus       cleo's ``l2`` mistake, and he edited one test cell to ``pass`` and
 hana      correct package, but made a locked test cell an editable answer cell
           (nbgrader metadata) and emptied it (nbgrader cannot restore it and
           refuses the notebook: FAILED with the reason)
-ivan      a forger: his package loads the reference by absolute path (works in
-          his kernel, not in the sandbox) and replaces ``autograder.cell.hidden``
+ivan      a forger: his package loads the reference by absolute path (which
+          neither the checks' sandbox nor his kernel's has) and replaces ``autograder.cell.hidden``
           by a function that returns full points (earns nothing he did not
           honestly earn)
 ========  =====================================================================

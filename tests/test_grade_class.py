@@ -119,7 +119,7 @@ def test_grades_of_the_example_students(graded):
     assert num["ben"] == ("ok", "0", "7", "0")  # stubs; an untouched answer is 0 (nbgrader)
     assert num["cleo"] == ("pending", "4", "7", "1")  # loses the l2 cell (visible test fails)
     assert num["gus"] == ("ok", "4", "7", "0")  # same code as cleo: his edits to the tests change nothing
-    assert num["ivan"][:3] == ("ok", "1", "7")  # the forger keeps only the plain assert (not a hidden check)
+    assert num["ivan"][:3] == ("ok", "0", "7")  # the forger's package reads the reference, which no sandbox has
     assert rows["cleo"]["tests"] == "4" and rows["cleo"]["tests_max"] == "6"
     assert rows["ada"]["checks"] == rows["ada"]["checks_max"] != ""
     assert float(rows["cleo"]["checks"]) < float(rows["cleo"]["checks_max"])
@@ -171,7 +171,10 @@ def test_tampered_and_deleted_test_cells_are_restored(graded):
 
 
 def test_gradebook_holds_the_merged_scores(graded):
-    """The forger's kernel claimed the points; the gradebook has what the isolated checks granted."""
+    """The forger's package reads the reference, which his kernel's sandbox does not have either: his
+    patched ``hidden`` claims nothing in cells whose visible tests fail, and the gradebook has what the
+    isolated checks granted. (A patched ``hidden`` beside a package that runs: the hostile corpus's
+    ``fake_hidden``, tests/test_grade_hostile.py.)"""
     from nbgrader.api import Gradebook
 
     course = graded["course"]
@@ -179,14 +182,14 @@ def test_gradebook_holds_the_merged_scores(graded):
         ivan = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "ivan").grades}
         cleo = {g.name: g.auto_score for g in gb.find_submission_notebook(A, A, "cleo").grades}
         total = gb.find_submission(A, "ada").score
-    assert ivan["test_l2"] == 0 and ivan["test_softmax"] == 0 and ivan["test_bce_plain"] == 1
+    assert ivan["test_l2"] == 0 and ivan["test_softmax"] == 0 and ivan["test_bce_plain"] == 0
     assert cleo["test_l2"] == 0 and cleo["test_softmax"] == 3
     assert total == 6
     import json
 
     record = json.loads((course / ".autograder" / "results" / "ivan" / f"{A}.json").read_text())
     kernel = {c["id"]: c["notebook"] for c in record["cells"]}
-    assert kernel["test_l2"] == 2 and kernel["test_softmax"] == 3  # what his patched `hidden` claimed
+    assert kernel == {"test_l2": 0, "test_softmax": 0, "test_bce_plain": 0, "q_why": 0}
 
 
 def test_feedback_says_what_failed_and_never_shows_hidden_code(graded, capsys):
