@@ -71,7 +71,8 @@ def _journaled(course) -> int:
 # the moments to kill at: (name, is it now? given the course, the run's processes and the journal count at start)
 PREPARE = ("generate_assignment", lambda course, procs, n: (course / "gradebook.db").exists())
 CHECKS = ("the hidden checks", lambda course, procs, n: any(b"worker/run.py" in _cmdline(p) for p, _ in procs))
-KERNEL = ("a kernel", lambda course, procs, n: any(b"ipykernel_launcher" in _cmdline(p) for p, _ in procs))
+KERNEL = ("a kernel", lambda course, procs, n: any(k in _cmdline(p) for p, _ in procs
+                                                   for k in (b"ipykernel_launcher", b"nntricks-kernel/boot.py")))
 JOURNAL = ("a journal write", lambda course, procs, n: _journaled(course) > n)
 
 
