@@ -39,7 +39,7 @@ def test_hidden_checks_grade_the_copy_and_leave_links_out(tmp_path):
     rec = job.record
     assert rec.ignored == ["nntricks/divergences.py: a symbolic link (only regular files are graded)"]
     assert rec.checks["max_score"] > 0 and rec.checks["score"] == 0
-    assert {t["topic"] for t in rec.checks["tests"]} == {"divergences", "nn"}
+    assert {t["topic"] for t in rec.checks["tests"]} == {"divergences", "nn", "train"}
     assert json.loads((job.scratch / "checks.json").read_text()) == rec.checks
     assert rec.timings.checks > 0
 
