@@ -32,13 +32,7 @@ def test_with_every_exercise_done_the_notebook_runs_clean(path, tmp_path):
     journey.walk(path, tmp_path, all_done=True)
 
 
-# 02's visible test of SGD reads the attribute opt.v, which the contract does not name (issue 14): correct_alt
-# keeps its velocity under another name. Strict, so that this line must go when 02 is fixed.
-_READS_ATTRIBUTES = pytest.mark.xfail(strict=True, reason="02's test_sgd reads opt.v (issue 14), not behaviour")
-ALT = [pytest.param(p, marks=_READS_ATTRIBUTES) if p.stem == "02_optimizers" else p for p in STUDENT]
-
-
-@pytest.mark.parametrize("path", ALT, ids=[p.stem for p in STUDENT])
+@pytest.mark.parametrize("path", STUDENT, ids=[p.stem for p in STUDENT])
 def test_an_independent_correct_implementation_runs_every_cell_clean(path, tmp_path):
     """tests/submissions/correct_alt (no attribute the contract does not name) passes every visible test."""
     journey.walk(path, tmp_path, all_done=True, alt=journey.Path(__file__).parent / "submissions" / "correct_alt")
