@@ -6,7 +6,7 @@ import numpy as np
 
 from . import Fail, Mistake, StudentError, check, failure_message, mismatch
 from ..protocol import Raised
-from .nn_run import ACTIVATIONS, FloatingPointErrors, fp_error, run_layer
+from .nn_run import ACTIVATIONS, FloatingPointErrors, emit_shifted_forwards, fp_error, run_layer
 
 TOPIC = "nn"
 
@@ -267,14 +267,7 @@ def activations_numeric_gradient(ctx):
     idx = {}
     for cls in ACTIVATIONS:
         layer = p.call(f"nn.{cls}", label=f"{cls}()")
-        pairs = []
-        for i in np.ndindex(x.shape):
-            pair = []
-            for sign in (1, -1):
-                xs = x.copy()
-                xs[i] += sign * h
-                pair.append(p.emit(p.method(layer, "forward", xs, label=f"{cls}().forward(x)")))
-            pairs.append(pair)
+        pairs = emit_shifted_forwards(p, layer, x, h, f"{cls}().forward(x)")
         p.method(layer, "forward", x, label=f"{cls}().forward(x)")
         idx[cls] = (pairs, p.emit(p.method(layer, "backward", G, label=f"{cls}().backward(dout)")))
     try:

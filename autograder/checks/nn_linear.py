@@ -4,7 +4,7 @@ backward passes (``nn`` holds the topic's overview; part 2 is ``nn_activations``
 import numpy as np
 
 from . import Fail, Mistake, StudentError, check, describe_type, failure_message, mismatch
-from .nn_run import run_layer
+from .nn_run import emit_shifted_forwards, run_layer
 
 TOPIC = "nn"
 
@@ -122,14 +122,8 @@ def linear_numeric_gradient(ctx):
     p = ctx.program()
     layer = p.call("nn.Linear", fi, fo, rng=p.rng(3), label=f"Linear({fi}, {fo})")
     W = p.emit(p.getattr(layer, "W"))
-    h, idx = 1e-5, []
-    for i in np.ndindex(x.shape):
-        pair = []
-        for sign in (1, -1):
-            xs = x.copy()
-            xs[i] += sign * h
-            pair.append(p.emit(p.method(layer, "forward", xs, label=f"Linear({fi}, {fo}).forward(x)")))
-        idx.append(pair)
+    h = 1e-5
+    idx = emit_shifted_forwards(p, layer, x, h, f"Linear({fi}, {fo}).forward(x)")
     p.method(layer, "forward", x, label=f"Linear({fi}, {fo}).forward(x)")
     dx = p.emit(p.method(layer, "backward", G, label=f"Linear({fi}, {fo}).backward(dout)"))
     dW, db = p.emit(p.getattr(layer, "dW")), p.emit(p.getattr(layer, "db"))

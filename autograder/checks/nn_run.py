@@ -116,6 +116,21 @@ class FloatingPointErrors:
                        "does your code replace numpy.errstate or numpy's error handling? Leave numpy as it is.")
 
 
+def emit_shifted_forwards(p, layer, x, h, label):
+    """In program ``p``, ``layer.forward`` of ``x`` with each element moved by +h and by -h (central
+    differences of the student's own forward); returns the emitted indices as ``[[plus, minus], ...]``
+    in ``np.ndindex(x.shape)`` order."""
+    pairs = []
+    for i in np.ndindex(x.shape):
+        pair = []
+        for sign in (1, -1):
+            xs = x.copy()
+            xs[i] += sign * h
+            pair.append(p.emit(p.method(layer, "forward", xs, label=label)))
+        pairs.append(pair)
+    return pairs
+
+
 def fp_error(got):
     """The kind of floating-point error a caught call raised ("overflow", "invalid value", ...), or None."""
     if isinstance(got, Raised) and got.is_a("FloatingPointError"):
